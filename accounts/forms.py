@@ -1,0 +1,60 @@
+"""Forms parse and validate input; the rules themselves live in accounts.services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Language
+
+
+class LoginForm(forms.Form):
+    login = forms.CharField(label=_("Login"), max_length=150,
+                            widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    remember_me = forms.BooleanField(label=_("Remember me"), required=False)
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(label=_("Current password"), strip=False,
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password = forms.CharField(label=_("New password"), strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    confirm_password = forms.CharField(label=_("Confirm password"), strip=False,
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") and data.get("new_password") != data.get("confirm_password"):
+            self.add_error("confirm_password", _("The two passwords do not match."))
+        return data
+
+
+class SetPasswordForm(forms.Form):
+    new_password = forms.CharField(label=_("New password"), strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    confirm_password = forms.CharField(label=_("Confirm password"), strip=False,
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") and data.get("new_password") != data.get("confirm_password"):
+            self.add_error("confirm_password", _("The two passwords do not match."))
+        return data
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class LanguageField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Language.choices, **kwargs)
+
+
+def apply_service_errors(form, exc):
+    """Put a service's ValidationError on the form's fields (unknown fields: form-wide)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

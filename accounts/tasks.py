@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def lock_inactive_accounts():
+    return services.lock_inactive_accounts()

@@ -1,0 +1,24 @@
+"""Project-wide pytest set-up: fast password hashing, isolated caches, and the
+shared factories as fixtures."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop in-thread
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+from portal.testing.fixtures import *  # noqa: E402,F401,F403

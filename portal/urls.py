@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from portal import views
+
+admin.site.site_header = "Herald BackOffice"
+admin.site.site_title = "Herald BackOffice"
+admin.site.index_title = "System owner"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("broadcasts/", views.coming_soon("broadcasts"), name="broadcasts"),
+    path("contacts/", views.coming_soon("contacts"), name="contacts"),
+    path("conversations/", views.coming_soon("conversations"), name="conversations"),
+    path("finance/", views.coming_soon("finance"), name="finance"),
+    path("statistics/", views.coming_soon("statistics"), name="statistics"),
+    path("assets/", views.coming_soon("assets"), name="assets"),
+    path("2fa-service/", views.coming_soon("twofa"), name="twofa"),
+    path("help/", views.HelpView.as_view(), name="help"),
+    path("tables/<slug:table>/columns/", views.save_columns, name="table_columns"),
+    path("", include("accounts.urls")),
+    path("audit/", include("portal.audit_urls")),
+    path("api/", include("portal.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+]
