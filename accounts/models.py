@@ -119,6 +119,13 @@ class Role(models.Model):
         return frozenset(self.permissions) & ALL_CODES
 
 
+    @property
+    def permission_labels(self) -> list[str]:
+        from portal.permissions import BY_CODE
+
+        return [str(BY_CODE[c].label) for c in sorted(self.permission_set)]
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.views import View
 
 from portal.audit import Actor
 
@@ -31,3 +32,23 @@ class PortalAccessMixin(AccessMixin):
     @property
     def actor(self) -> Actor:
         return Actor.from_request(self.request)
+
+
+class TableView(PortalAccessMixin, View):
+    """A list page built on the data table: GET renders, ``?export=csv|xlsx`` downloads."""
+
+    table_class = None
+    template_name = ""
+
+    def get_queryset(self):
+        raise NotImplementedError
+
+    def get_context(self, table):
+        return {}
+
+    def get(self, request, *args, **kwargs):
+        table = self.table_class(request, self.get_queryset())
+        fmt = request.GET.get("export")
+        if fmt in ("csv", "xlsx"):
+            return table.export(fmt)
+        return render(request, self.template_name, {"datatable": table.render(), **self.get_context(table)})

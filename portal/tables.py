@@ -282,6 +282,8 @@ class Table:
         user = self.request.user
         return {
             "table": self,
+            "filter_columns_json": _json_attr(filter_columns),
+            "visible_keys_json": _json_attr([c.key for c in visible]),
             "page": page,
             "rows": rows,
             "visible": visible,
@@ -312,6 +314,15 @@ class Table:
         if fmt == "xlsx":
             return xlsx_response(name, header, rows)
         return csv_response(name, header, rows)
+
+
+def _json_attr(data) -> str:
+    """JSON for an Alpine x-data attribute (HTML-escaped, so quotes cannot break out)."""
+    import json
+
+    from django.utils.html import escape
+
+    return escape(json.dumps(data))
 
 
 class _Echo:

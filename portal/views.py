@@ -65,7 +65,7 @@ def save_columns(request, table):
         columns = request.POST.getlist("columns")
     if columns is None:
         columns = request.POST.getlist("columns")
-    known = [c for c in columns if c in spec.column_keys()]
+    known = [key for key in spec.column_keys() if key in set(columns or ())]
     if not known:
         return JsonResponse({"status": "ERROR", "code": 400, "message": "Choose at least one known column."},
                             status=400)

@@ -56,3 +56,8 @@ def herald_datetime(value):
 @register.simple_tag(takes_context=True)
 def table_url(context, **changes):
     return context["table"].url(**{k: (None if v == "" else v) for k, v in changes.items()})
+
+
+@register.filter
+def sort_url(table, column):
+    return table.sort_url(column)
