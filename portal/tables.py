@@ -4,8 +4,8 @@ A :class:`Table` subclass declares its columns. Given a request and a company-sc
 queryset, it
 
 * filters with django-filter: for each filterable column ``<key>`` (*By value*: a
-  substring for text, the value for numbers, the day for dates), ``<key>__empty=1``
-  (*Empty value*), ``<key>__empty=0`` (*Non-empty values``) and, for numbers and
+  substring for text, the value for numbers, the day for dates), ``<key>__empty=true``
+  (*Empty value*), ``<key>__empty=false`` (*Non-empty values*) and, for numbers and
   dates, ``<key>__min`` / ``<key>__max`` (*By range*). Several filters combine with AND;
 * sorts by ``sort=<key>`` or ``sort=-<key>`` (a header click sorts descending first);
 * paginates (``page``, ``per_page``) and renders "Rows 1-100 of N";
@@ -234,10 +234,10 @@ class Table:
         """The applied filters as chips: label, text and the URL without this filter."""
         chips = []
         for name, value in self._filter_params().items():
-            key, _, mode = name.partition("__")
+            key, _sep, mode = name.partition("__")
             col = self.by_key[key]
             if mode == "empty":
-                text = _("Empty value") if value in ("1", "true", "True") else _("Non-empty values")
+                text = _("Empty value") if value.lower() in ("true", "2") else _("Non-empty values")
             elif mode == "min":
                 text = f"≥ {value}"
             elif mode == "max":

@@ -27,8 +27,8 @@ document.addEventListener("alpine:init", () => {
       const k = this.col.key;
       [k, k + "__empty", k + "__min", k + "__max", "page", "export"].forEach((p) => params.delete(p));
       if (this.mode === "value") { if (this.value === "") return; params.set(k, this.value); }
-      else if (this.mode === "empty") params.set(k + "__empty", "1");
-      else if (this.mode === "nonempty") params.set(k + "__empty", "0");
+      else if (this.mode === "empty") params.set(k + "__empty", "true");
+      else if (this.mode === "nonempty") params.set(k + "__empty", "false");
       else if (this.mode === "range") {
         if (this.from === "" && this.to === "") return;
         if (this.from !== "") params.set(k + "__min", this.from);
