@@ -141,6 +141,9 @@ class UserManager(BaseUserManager):
         extra.setdefault("unrestricted", True)
         extra.setdefault("first_name", "System")
         extra.setdefault("last_name", "Owner")
+        # The system owner chose this password at the command line: no forced change.
+        extra.setdefault("must_change_password", False)
+        extra.setdefault("password_changed_at", timezone.now())
         return self.create_user(login, password, **extra)
 
 

@@ -25,7 +25,7 @@ TenantManager = models.Manager.from_queryset(TenantQuerySet)
 class TenantModel(models.Model):
     """Abstract base for every row that belongs to one company."""
 
-    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="%(app_label)s_%(class)s_set")
 
     objects = TenantManager()
 

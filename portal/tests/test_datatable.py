@@ -6,6 +6,7 @@ import io
 import openpyxl
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -108,7 +109,7 @@ def test_list_page_query_count_does_not_grow_with_rows(admin_client, company):
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
-def test_columns_to_show_are_saved_per_user(admin_client, admin_user, company, client):
+def test_columns_to_show_are_saved_per_user(admin_client, admin_user, company):
     response = admin_client.post(reverse("table_columns", args=["users"]), {"columns": ["login", "email", "bogus"]},
                                  content_type="application/json")
     assert response.status_code == 302
@@ -117,6 +118,7 @@ def test_columns_to_show_are_saved_per_user(admin_client, admin_user, company, c
     assert '<th scope="col" data-column="login"' in html
     assert 'data-column="first_name"' not in html.split("<tbody")[1]
     other = factories.admin(company)
+    client = Client()
     client.force_login(other)
     assert '<td data-column="first_name"' in client.get(URL).content.decode()
 
