@@ -1,44 +1,107 @@
 """Every API error as JSON ``{"status": "ERROR", "code": <http>, "message": ..., "errors": {...}}``
-(API seed §1.5)."""
+(API seed §1.5).
+
+* 401 missing or invalid key (with ``WWW-Authenticate``), 403 missing scope or IP not on the
+  allow-list, 404, 405, 422 validation (field errors under ``errors``), 429 with ``Retry-After``.
+* A Django ``ValidationError`` or ``PermissionDenied`` raised by a service becomes 422 / 403,
+  so viewsets never translate service errors themselves.
+* An unexpected exception becomes a JSON 500 (outside ``DEBUG``); it is still logged to
+  ``django.request`` and signalled like any Django 500.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.core.signals import got_request_exception
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("django.request")
+
+NON_FIELD_KEY = "non_field_errors"
+SERVER_ERROR_MESSAGE = "Something went wrong on our end. Please try again."
+
+
+def error_body(code: int, message: str, errors: dict | None = None) -> dict:
+    body = {"status": "ERROR", "code": code, "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return body
 
 
 def _first_message(detail) -> str:
     if isinstance(detail, dict):
         for key, value in detail.items():
             msg = _first_message(value)
-            return msg if key == "non_field_errors" else f"{key}: {msg}"
-    if isinstance(detail, list) and detail:
-        return _first_message(detail[0])
+            return msg if key == NON_FIELD_KEY else f"{key}: {msg}"
+        return ""
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else ""
     return str(detail)
+
+
+def _from_django_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        errors = {(NON_FIELD_KEY if key == NON_FIELD_ERRORS else key): value
+                  for key, value in exc.message_dict.items()}
+    else:
+        errors = {NON_FIELD_KEY: exc.messages}
+    return exceptions.ValidationError(errors)
+
+
+def _server_error(exc, context) -> Response | None:
+    if settings.DEBUG:
+        return None  # let Django show its debug page
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    logger.error("Internal Server Error: %s", getattr(django_request, "path", "?"), exc_info=sys.exc_info(),
+                 extra={"status_code": 500, "request": django_request})
+    got_request_exception.send(sender=None, request=django_request)
+    set_rollback()
+    return Response(error_body(500, SERVER_ERROR_MESSAGE), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        exc = _from_django_validation(exc)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
-    response = drf_handler(exc, context)
+    response = drf_handler(exc, context)  # keeps WWW-Authenticate and Retry-After
     if response is None:
-        return None
-    body = {"status": "ERROR", "code": response.status_code}
+        return _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
-        body["code"] = status.HTTP_422_UNPROCESSABLE_ENTITY
-        body["message"] = "Validation failed: " + _first_message(exc.detail)
-        body["errors"] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = exc.detail if isinstance(exc.detail, dict) else {NON_FIELD_KEY: exc.detail}
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        response.data = error_body(response.status_code, "Validation failed: " + _first_message(errors), errors)
     else:
-        detail = getattr(exc, "detail", None)
-        body["message"] = _first_message(detail) if detail is not None else str(exc)
-    response.data = body
-    return Response(body, status=response.status_code, headers={k: v for k, v in response.items()})
+        response.data = error_body(response.status_code, _first_message(exc.detail))
+    return response
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """JSON 404 for any unknown path under ``/api/`` (instead of the HTML 404 page)."""
+    from django.urls import Resolver404, resolve
+
+    message = f"No API endpoint at {request.path}."
+    if request.path.endswith("/") and len(request.path) > 1:
+        try:
+            match = resolve(request.path.rstrip("/"))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            message += f" Did you mean {request.path.rstrip('/')} (no trailing slash)?"
+    return JsonResponse(error_body(404, message), status=404,
+                        json_dumps_params={"separators": (",", ":"), "ensure_ascii": False})
