@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
+from django.contrib.messages.storage import default_storage
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 SESSION_ACTIVITY_KEY = "herald_last_activity"
 EXEMPT_PREFIXES = ("/static/", "/media/", "/healthz", "/api/", "/i18n/")
+# Using the portal counts as access for the 30-day inactivity block (spec §19.6): refresh
+# ``last_login`` of a long-lived session at most this often.
+ACCESS_REFRESH = timedelta(hours=12)
 
 
 class AccountSecurityMiddleware:
@@ -35,10 +41,18 @@ class AccountSecurityMiddleware:
         last = request.session.get(SESSION_ACTIVITY_KEY)
         if last is not None and now - last > settings.HERALD_IDLE_LOGOUT.total_seconds():
             logout(request)
-            messages.info(request, _("You were signed out after 60 minutes of inactivity."))
-            return redirect(f"{reverse('login')}?next={path}")
+            # This middleware runs before MessageMiddleware, so store the message ourselves.
+            storage = default_storage(request)
+            storage.add(messages.INFO, _("You were signed out after 60 minutes of inactivity."))
+            response = redirect(f"{reverse('login')}?next={quote(path)}")
+            storage.update(response)
+            return response
         if last is None or now - last > 30:
             request.session[SESSION_ACTIVITY_KEY] = now
+            current = timezone.now()
+            if user.last_login is None or current - user.last_login > ACCESS_REFRESH:
+                get_user_model().objects.filter(pk=user.pk).update(last_login=current)
+                user.last_login = current
         if not user.is_active or user.blocked_for_inactivity:
             logout(request)
             return redirect("login")

@@ -58,8 +58,13 @@ def _require_admin(actor: Actor, what: str) -> None:
 
 @transaction.atomic
 def create_department(*, actor: Actor, company: Company, name: str) -> Department:
-    """New departments are created by Admin users only (spec rule 33)."""
-    _require_admin(actor, _("create departments"))
+    """New departments are created by Admin users only (spec rule 33), or through the API by a
+    key of the same company holding the ``crm`` scope (keys are created by company admins)."""
+    if actor.api_access is not None:
+        if actor.api_access.company_id != company.pk or ApiScope.CRM not in actor.api_access.scopes:
+            raise PermissionDenied(_("This API key may not create departments."))
+    else:
+        _require_admin(actor, _("create departments"))
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Enter a department name.")})
@@ -141,8 +146,27 @@ def _store_password(user: User, raw_password: str, *, must_change: bool) -> None
     PasswordHistory.objects.filter(pk__in=list(stale)).delete()
 
 
+def _password_audit_state(user: User) -> dict:
+    """What the audit log shows of a password change: never the hash, only that it changed
+    (the audit log drops an update whose old and new values are equal)."""
+    return {"password": "***", "password_changed_at": user.password_changed_at.isoformat()
+            if user.password_changed_at else None, "must_change_password": user.must_change_password}
+
+
 def validate_new_password(user: User | None, raw_password: str) -> None:
     password_validation.validate_password(raw_password, user)
+
+
+def next_password_change_at(user: User, now=None):
+    """When a user who may not change their own password yet (the 24-hour rule) may do so
+    again; ``None`` when they may change it now. Admins and a forced change (first login
+    or expiry) are exempt."""
+    if user.must_change_password or user.password_expired(now) or user.is_company_admin:
+        return None
+    if user.password_changed_at is None:
+        return None
+    next_allowed = user.password_changed_at + settings.HERALD_PASSWORD_MIN_AGE
+    return next_allowed if (now or timezone.now()) < next_allowed else None
 
 
 @transaction.atomic
@@ -152,23 +176,22 @@ def change_own_password(*, actor: Actor, user: User, current_password: str, new_
     is forced: first login or expiry)."""
     if not user.check_password(current_password):
         raise ValidationError({"current_password": _("The current password is not correct.")})
-    forced = user.must_change_password or user.password_expired()
-    if not forced and not user.is_company_admin and user.password_changed_at:
-        next_allowed = user.password_changed_at + settings.HERALD_PASSWORD_MIN_AGE
-        if timezone.now() < next_allowed:
-            raise ValidationError({"new_password": _(
-                "You changed your password less than 24 hours ago. You can change it again after "
-                "%(when)s (UTC).") % {"when": next_allowed.strftime("%d.%m.%Y %H:%M")}})
+    next_allowed = next_password_change_at(user)
+    if next_allowed is not None:
+        raise ValidationError({"new_password": _(
+            "You changed your password less than 24 hours ago. You can change it again after "
+            "%(when)s (UTC).") % {"when": next_allowed.strftime("%d.%m.%Y %H:%M")}})
     if new_password == current_password:
         raise ValidationError({"new_password": _("The new password must differ from the current one.")})
     try:
         validate_new_password(user, new_password)
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.messages}) from exc
+    before = _password_audit_state(user)
     _store_password(user, new_password, must_change=False)
     audit.record(actor, "Changed own password",
-                 [audit.Change(user._meta.db_table, "Update", str(user.pk), {"password": "***"},
-                               {"password": "***"})], company=user.company)
+                 [audit.Change(user._meta.db_table, "Update", str(user.pk), before, _password_audit_state(user))],
+                 company=user.company)
 
 
 @transaction.atomic
@@ -178,13 +201,14 @@ def reset_password(*, user: User, new_password: str, ip: str | None = None) -> N
         validate_new_password(user, new_password)
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.messages}) from exc
+    before = _password_audit_state(user)
     _store_password(user, new_password, must_change=False)
     user.failed_login_count = 0
     user.locked_until = None
     user.save(update_fields=["failed_login_count", "locked_until"])
     audit.record(Actor(user=user, ip=ip, company=user.company), "Reset password by e-mail link",
-                 [audit.Change(user._meta.db_table, "Update", str(user.pk), {"password": "***"},
-                               {"password": "***"})], company=user.company)
+                 [audit.Change(user._meta.db_table, "Update", str(user.pk), before, _password_audit_state(user))],
+                 company=user.company)
 
 
 def password_reset_allowed(email: str) -> bool:
@@ -302,6 +326,8 @@ def set_avatar(*, actor: Actor, user: User, upload) -> User:
         user.avatar.delete(save=False)
         user.avatar = ""
     else:
+        if user.avatar:
+            user.avatar.delete(save=False)  # do not leave the replaced picture behind
         user.avatar.save(f"{user.pk}-{secrets.token_hex(4)}.png", upload, save=False)
     user.save(update_fields=["avatar", "updated_at"])
     audit.record(actor, "Changed own avatar", [audit.updated(user, before)], company=user.company)

@@ -14,15 +14,21 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.utils.decorators import method_decorator
 
 from accounts import services
-from accounts.forms import LoginForm, PasswordChangeForm, PasswordResetRequestForm, SetPasswordForm, apply_service_errors
+from accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetRequestForm,
+    SetPasswordForm,
+    apply_service_errors,
+)
 from accounts.middleware import SESSION_ACTIVITY_KEY
 from accounts.models import User
 from portal.audit import Actor
@@ -66,11 +72,13 @@ class LoginView(View):
 
 
 class LogoutView(View):
+    """POST only (with the CSRF token): a link on another site cannot sign users out."""
+
+    http_method_names = ["post"]
+
     def post(self, request):
         logout(request)
         return redirect("login")
-
-    get = post
 
 
 @method_decorator(never_cache, name="dispatch")
