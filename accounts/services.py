@@ -46,6 +46,9 @@ def create_company(*, name: str, actor: Actor | None = None, **fields) -> Compan
     company.full_clean()
     company.save()
     departments = [Department.objects.create(company=company, name=n) for n in Department.DEFAULTS]
+    from contacts.services import create_default_attributes
+
+    create_default_attributes(company)
     audit.record(actor or Actor.system(), "Added new company",
                  [audit.created(company), *[audit.created(d) for d in departments]], company=company)
     return company

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "channels",
     "portal",
     "accounts",
+    "contacts",
 ]
 
 MIDDLEWARE = [

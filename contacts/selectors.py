@@ -1,0 +1,124 @@
+"""Reads of the contact base, scoped to one company, and the filter criteria shared by
+the contacts list, targets, mass edit, the API and broadcasts."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.utils.translation import gettext as _
+
+from .attributes import coerce
+from .models import Attribute, AttributeType, Contact, ContactTag, OptOutWord, Target
+
+MODES = ("value", "range", "empty", "nonempty")
+BASE_FIELDS = {"phone": "text", "country": "text", "mno": "text", "tag": "tag"}
+
+
+def attributes_for(company):
+    return Attribute.objects.for_company(company).order_by("position", "id")
+
+
+def contacts_for(company):
+    return Contact.objects.for_company(company)
+
+
+def tags_for(company):
+    from .models import Tag
+
+    return Tag.objects.for_company(company)
+
+
+def targets_for(company):
+    return Target.objects.for_company(company)
+
+
+def optout_words_for(company):
+    return OptOutWord.objects.for_company(company)
+
+
+class CriteriaError(ValueError):
+    pass
+
+
+def field_choices(company) -> list[tuple[str, str, str]]:
+    """(field, label, kind) for the filter pickers: base fields then attributes."""
+    fields = [("phone", _("Phone number"), "text"), ("country", _("Country (from number)"), "text"),
+              ("mno", _("Mobile operator"), "text"), ("tag", _("Tags"), "tag")]
+    fields += [(f"attribute:{a.key}", a.name, a.type) for a in attributes_for(company)]
+    return fields
+
+
+def _criterion_q(company, crit: dict, attrs: dict) -> Q:
+    field, mode = crit.get("field", ""), crit.get("mode", "value")
+    if mode not in MODES:
+        raise CriteriaError(_("Unknown filter mode “%(m)s”.") % {"m": mode})
+    if field in ("phone", "country", "mno"):
+        if mode == "empty":
+            return Q(**{field: ""})
+        if mode == "nonempty":
+            return ~Q(**{field: ""})
+        if mode == "range":
+            raise CriteriaError(_("By range works on numbers and dates only."))
+        value = str(crit.get("value", "")).strip()
+        if field == "country":
+            return Q(country__iexact=value)
+        return Q(**{f"{field}__icontains": value})
+    if field == "tag":
+        has_tag = ContactTag.objects.filter(contact_id=OuterRef("pk"))
+        if mode == "empty":
+            return ~Exists(has_tag)
+        if mode == "nonempty":
+            return Exists(has_tag)
+        if mode == "range":
+            raise CriteriaError(_("By range works on numbers and dates only."))
+        return Exists(has_tag.filter(tag__name__iexact=str(crit.get("value", "")).strip()))
+    if not field.startswith("attribute:"):
+        raise CriteriaError(_("Unknown filter field “%(f)s”.") % {"f": field})
+    key = field.split(":", 1)[1]
+    attr = attrs.get(key)
+    if attr is None:
+        raise CriteriaError(_("There is no attribute “%(k)s”.") % {"k": key})
+    lookup = f"attributes__{key}"
+    if mode == "empty":
+        return ~Q(**{"attributes__has_key": key})
+    if mode == "nonempty":
+        return Q(**{"attributes__has_key": key})
+    if mode == "range":
+        if attr.type not in (AttributeType.NUMBER, AttributeType.DATE):
+            raise CriteriaError(_("%(a)s: By range works on numbers and dates only.") % {"a": attr.name})
+        q = Q(**{"attributes__has_key": key})
+        for bound, op in (("from", "gte"), ("to", "lte")):
+            raw = crit.get(bound)
+            if raw in (None, ""):
+                continue
+            try:
+                value = coerce(attr.type, raw, name=attr.name)
+            except ValueError as exc:
+                raise CriteriaError(str(exc))
+            q &= Q(**{f"{lookup}__{op}": value})
+        return q
+    raw = crit.get("value", "")
+    if attr.type in (AttributeType.TEXT, AttributeType.EMAIL):
+        return Q(**{f"{lookup}__icontains": str(raw).strip()})
+    try:
+        value = coerce(attr.type, raw, attr.values, attr.name)
+    except ValueError as exc:
+        raise CriteriaError(str(exc))
+    return Q(**{lookup: value})
+
+
+def apply_criteria(queryset, company, criteria) -> "QuerySet":
+    """Filter ``queryset`` (contacts of ``company``) by criteria combined with AND."""
+    attrs = {a.key: a for a in attributes_for(company)}
+    for crit in criteria or []:
+        queryset = queryset.filter(_criterion_q(company, crit, attrs))
+    return queryset
+
+
+def target_contacts(target: Target):
+    return apply_criteria(contacts_for(target.company), target.company, target.filters)
+
+
+def attribute_text(key: str):
+    """An expression for sorting or exporting an attribute as text."""
+    return KeyTextTransform(key, "attributes")

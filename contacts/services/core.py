@@ -1,0 +1,372 @@
+"""Attributes, contacts, tags, targets and mass edit."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.audit import Actor
+
+from ..attributes import DEFAULT_ATTRIBUTES, KEY_RE, RESERVED_KEYS, coerce, is_empty
+from ..models import Attribute, AttributeType, Contact, ContactTag, Tag, Target
+from ..phones import InvalidPhone, normalize
+from ..selectors import CriteriaError, apply_criteria, attributes_for, contacts_for
+
+__all__ = [
+    "create_default_attributes", "create_attribute", "update_attribute", "delete_attribute",
+    "clean_attribute_values", "create_contact", "update_contact", "delete_contact", "tags_named",
+    "create_target", "update_target", "duplicate_target", "delete_target", "clean_criteria",
+    "mass_edit", "MassEditResult", "bulk_add_tags",
+]
+
+
+# --- attributes -----------------------------------------------------------------------------
+
+def create_default_attributes(company) -> None:
+    """The attributes every company starts with (idempotent)."""
+    existing = set(Attribute.objects.for_company(company).values_list("key", flat=True))
+    Attribute.objects.bulk_create([
+        Attribute(company=company, key=key, name=name, type=type_, values=values, show_in_profile=profile,
+                  position=i)
+        for i, (key, name, type_, values, profile) in enumerate(DEFAULT_ATTRIBUTES) if key not in existing
+    ])
+
+
+def _clean_attribute(company, name, type_, values, key=None, instance=None):
+    errors = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = _("Enter a name.")
+    if type_ not in AttributeType.values:
+        errors["type"] = _("Choose a type.")
+    key = key or slugify(name).replace("-", "_")
+    if key and key[0].isdigit():
+        key = "a_" + key
+    if instance is None and (not KEY_RE.match(key or "") or key in RESERVED_KEYS):
+        errors["name"] = _("“%(n)s” cannot be used as an attribute name.") % {"n": name}
+    clash = Attribute.objects.for_company(company).filter(name__iexact=name)
+    key_clash = Attribute.objects.for_company(company).filter(key=key)
+    if instance is not None:
+        clash, key_clash = clash.exclude(pk=instance.pk), key_clash.exclude(pk=instance.pk)
+    if name and (clash.exists() or (instance is None and key_clash.exists())):
+        errors["name"] = _("An attribute named “%(n)s” already exists.") % {"n": name}
+    values = [str(v).strip() for v in (values or []) if str(v).strip()]
+    if type_ == AttributeType.LIST:
+        if not values:
+            errors["values"] = _("Give the allowed values of the list.")
+        elif len({v.lower() for v in values}) != len(values):
+            errors["values"] = _("The allowed values must differ.")
+    else:
+        values = []
+    if errors:
+        raise ValidationError(errors)
+    return name, key, values
+
+
+@transaction.atomic
+def create_attribute(*, actor: Actor, company, name: str, type: str, values=(), show_in_profile=False) -> Attribute:
+    name, key, values = _clean_attribute(company, name, type, values)
+    position = (Attribute.objects.for_company(company).order_by("-position").values_list("position", flat=True)
+                .first() or 0) + 1
+    attr = Attribute.objects.create(company=company, key=key, name=name, type=type, values=values,
+                                    show_in_profile=show_in_profile, position=position)
+    audit.record(actor, "Added new attribute", [audit.created(attr)], company=company)
+    return attr
+
+
+@transaction.atomic
+def update_attribute(*, actor: Actor, attribute: Attribute, name: str, type: str, values=(),
+                     show_in_profile=False) -> Attribute:
+    """Rename, change the allowed values or the profile flag. The type may change only
+    while no contact has a value for the attribute (values would no longer fit)."""
+    name, _key, values = _clean_attribute(attribute.company, name, type, values, key=attribute.key,
+                                          instance=attribute)
+    if type != attribute.type and contacts_for(attribute.company).filter(attributes__has_key=attribute.key).exists():
+        raise ValidationError({"type": _("Contacts already have values for this attribute: its type cannot change.")})
+    if type == AttributeType.LIST:
+        removed = set(attribute.values) - set(values)
+        if removed and contacts_for(attribute.company).filter(
+                **{f"attributes__{attribute.key}__in": list(removed)}).exists():
+            raise ValidationError({"values": _("Contacts use the value(s) %(v)s: keep them in the list.")
+                                   % {"v": ", ".join(sorted(removed))}})
+    before = audit.snapshot(attribute)
+    attribute.name, attribute.type, attribute.values = name, type, values
+    attribute.show_in_profile = show_in_profile
+    attribute.save()
+    audit.record(actor, "Changed attribute", [audit.updated(attribute, before)], company=attribute.company)
+    return attribute
+
+
+def _remove_key_everywhere(company, key: str) -> int:
+    """Drop one attribute's value from every contact of the company, set-wise."""
+    table = Contact._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"UPDATE {table} SET attributes = attributes - %s WHERE company_id = %s AND attributes ? %s",
+                           [key, company.pk, key])
+        else:
+            cursor.execute(f"UPDATE {table} SET attributes = json_remove(attributes, %s) "
+                           f"WHERE company_id = %s AND json_type(attributes, %s) IS NOT NULL",
+                           [f"$.{key}", company.pk, f"$.{key}"])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def delete_attribute(*, actor: Actor, attribute: Attribute) -> int:
+    """Delete an attribute and its values on every contact. Returns how many contacts
+    lost a value. (The phone number is not an attribute and cannot be deleted.)"""
+    change = audit.deleted(attribute)
+    cleared = _remove_key_everywhere(attribute.company, attribute.key)
+    company = attribute.company
+    attribute.delete()
+    audit.record(actor, f"Deleted attribute (values cleared on {cleared} contacts)", [change], company=company)
+    return cleared
+
+
+def clean_attribute_values(company, data: dict, *, attributes=None, partial=True) -> tuple[dict, list, dict]:
+    """Validate ``{key: raw}`` against the company's attributes.
+
+    Returns ``(values, cleared_keys, errors)``: typed values to set, keys whose value is
+    empty (to clear), and ``{key: message}`` for unknown keys or wrong values."""
+    attrs = attributes if attributes is not None else {a.key: a for a in attributes_for(company)}
+    values, cleared, errors = {}, [], {}
+    for key, raw in (data or {}).items():
+        attr = attrs.get(key)
+        if attr is None:
+            errors[key] = _("There is no attribute “%(k)s”.") % {"k": key}
+            continue
+        if is_empty(raw):
+            cleared.append(key)
+            continue
+        try:
+            values[key] = coerce(attr.type, raw, attr.values, attr.name)
+        except ValueError as exc:
+            errors[key] = str(exc)
+    return values, cleared, errors
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+def tags_named(company, names) -> list[Tag]:
+    """The company's tags with these names, created when missing (case-insensitive)."""
+    wanted = {}
+    for name in names or []:
+        name = str(name).strip()
+        if name:
+            if len(name) > 100:
+                raise ValidationError({"tags": _("A tag has at most 100 characters.")})
+            wanted.setdefault(name.lower(), name)
+    if not wanted:
+        return []
+    def lookup():
+        return {t.lname: t for t in Tag.objects.for_company(company).annotate(lname=Lower("name"))
+                .filter(lname__in=list(wanted))}
+
+    existing = lookup()
+    missing = [Tag(company=company, name=n) for low, n in wanted.items() if low not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = lookup()
+    return [existing[low] for low in wanted if low in existing]
+
+
+def bulk_add_tags(contact_ids, tags) -> None:
+    rows = [ContactTag(contact_id=cid, tag_id=tag.pk) for cid in contact_ids for tag in tags]
+    for start in range(0, len(rows), 5000):
+        ContactTag.objects.bulk_create(rows[start:start + 5000], ignore_conflicts=True)
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+def _phone(company, raw):
+    try:
+        return normalize(raw, company.default_region)
+    except InvalidPhone as exc:
+        raise ValidationError({"phone": str(exc)})
+
+
+@transaction.atomic
+def create_contact(*, actor: Actor, company, phone, attributes=None, tags=(), wechat_id: str = "") -> Contact:
+    number = _phone(company, phone)
+    values, _cleared, errors = clean_attribute_values(company, attributes or {})
+    if errors:
+        raise ValidationError({"attributes": errors})
+    if contacts_for(company).filter(phone=number.e164).exists():
+        raise ValidationError({"phone": _("A contact with the number %(p)s already exists.") % {"p": number.e164}})
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(company=company, phone=number.e164, country=number.country,
+                                             mno=number.mno, attributes=values, wechat_id=wechat_id or "")
+    except IntegrityError:
+        raise ValidationError({"phone": _("A contact with the number %(p)s already exists.") % {"p": number.e164}})
+    tag_objs = tags_named(company, tags)
+    bulk_add_tags([contact.pk], tag_objs)
+    audit.record(actor, "Added new contact", [audit.created(contact)], company=company)
+    return contact
+
+
+@transaction.atomic
+def update_contact(*, actor: Actor, contact: Contact, phone=None, attributes=None, tags=None,
+                   wechat_id: str | None = None, replace_attributes: bool = False) -> Contact:
+    """Change a contact. ``attributes`` sets the given keys (an empty value clears one);
+    with ``replace_attributes`` the given set replaces all values. ``tags`` (names), when
+    given, replaces the contact's tags."""
+    company = contact.company
+    before = audit.snapshot(contact)
+    if phone is not None:
+        number = _phone(company, phone)
+        if number.e164 != contact.phone and contacts_for(company).filter(phone=number.e164).exists():
+            raise ValidationError({"phone": _("A contact with the number %(p)s already exists.")
+                                   % {"p": number.e164}})
+        contact.phone, contact.country, contact.mno = number.e164, number.country, number.mno
+    if attributes is not None:
+        values, cleared, errors = clean_attribute_values(company, attributes)
+        if errors:
+            raise ValidationError({"attributes": errors})
+        merged = {} if replace_attributes else dict(contact.attributes)
+        merged.update(values)
+        for key in cleared:
+            merged.pop(key, None)
+        contact.attributes = merged
+    if wechat_id is not None:
+        contact.wechat_id = wechat_id
+    contact.save()
+    if tags is not None:
+        tag_objs = tags_named(company, tags)
+        ContactTag.objects.filter(contact=contact).exclude(tag__in=tag_objs).delete()
+        bulk_add_tags([contact.pk], tag_objs)
+    audit.record(actor, "Changed contact", [audit.updated(contact, before)], company=company)
+    return contact
+
+
+@transaction.atomic
+def delete_contact(*, actor: Actor, contact: Contact) -> None:
+    change = audit.deleted(contact)
+    company = contact.company
+    contact.delete()
+    audit.record(actor, "Deleted contact", [change], company=company)
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+def clean_criteria(company, criteria) -> list[dict]:
+    """Validate target criteria; raises ValidationError naming the wrong filter."""
+    if not isinstance(criteria, list):
+        raise ValidationError({"filters": _("Filters must be a list.")})
+    cleaned = []
+    for crit in criteria:
+        if not isinstance(crit, dict):
+            raise ValidationError({"filters": _("Each filter must be an object.")})
+        item = {k: crit[k] for k in ("field", "mode", "value", "from", "to") if k in crit}
+        item.setdefault("mode", "value")
+        if item["mode"] == "value" and is_empty(item.get("value")):
+            raise ValidationError({"filters": _("Give a value for the filter on %(f)s.") % {"f": item.get("field")}})
+        cleaned.append(item)
+    try:
+        apply_criteria(contacts_for(company), company, cleaned)
+    except CriteriaError as exc:
+        raise ValidationError({"filters": str(exc)})
+    return cleaned
+
+
+@transaction.atomic
+def create_target(*, actor: Actor, company, name: str, filters) -> Target:
+    if not (name or "").strip():
+        raise ValidationError({"name": _("Enter a name.")})
+    target = Target.objects.create(company=company, name=name.strip(), filters=clean_criteria(company, filters))
+    audit.record(actor, "Added new target", [audit.created(target)], company=company)
+    return target
+
+
+@transaction.atomic
+def update_target(*, actor: Actor, target: Target, name: str, filters) -> Target:
+    if not (name or "").strip():
+        raise ValidationError({"name": _("Enter a name.")})
+    before = audit.snapshot(target)
+    target.name, target.filters = name.strip(), clean_criteria(target.company, filters)
+    target.save()
+    audit.record(actor, "Changed target", [audit.updated(target, before)], company=target.company)
+    return target
+
+
+@transaction.atomic
+def duplicate_target(*, actor: Actor, target: Target) -> Target:
+    copy = Target.objects.create(company=target.company, name=_("%(name)s (copy)") % {"name": target.name},
+                                 filters=list(target.filters))
+    audit.record(actor, "Duplicated target", [audit.created(copy)], company=target.company)
+    return copy
+
+
+@transaction.atomic
+def delete_target(*, actor: Actor, target: Target) -> None:
+    change = audit.deleted(target)
+    company = target.company
+    target.delete()
+    audit.record(actor, "Deleted target", [change], company=company)
+
+
+def count_launch(target: Target) -> None:
+    """Called by broadcasts when a run uses the target."""
+    Target.objects.filter(pk=target.pk).update(launches=F("launches") + 1)
+
+
+# --- mass edit (spec P§6.5) -----------------------------------------------------------------------
+
+class MassEditResult(dict):
+    pass
+
+
+@transaction.atomic
+def mass_edit(*, actor: Actor, company, contacts, select_all: bool = False, add_tags=(), set_values=None,
+              clear_keys=(), delete: bool = False) -> MassEditResult:
+    """Apply one edit to a selection of the company's contacts (a queryset). Deleting is
+    refused when the selection is *all* contacts (spec rule 2)."""
+    contacts = contacts.filter(company=company)
+    ids = list(contacts.values_list("pk", flat=True))
+    if delete:
+        if select_all or (ids and len(ids) >= contacts_for(company).count()):
+            raise PermissionDenied(_("Deleting all contacts at once is not allowed."))
+        deleted = Contact.objects.filter(pk__in=ids).delete()[1].get(Contact._meta.label, 0)
+        audit.record(actor, f"Mass deleted {deleted} contacts",
+                     [audit.Change(Contact._meta.db_table, "Delete", f"{len(ids)} rows", {"ids": ids[:1000]}, None)],
+                     company=company)
+        return MassEditResult(deleted=deleted)
+    values, cleared, errors = clean_attribute_values(company, set_values or {})
+    if errors:
+        raise ValidationError({"attributes": errors})
+    clear = set(clear_keys) | set(cleared)
+    known = {a.key for a in attributes_for(company)}
+    unknown = clear - known
+    if unknown:
+        raise ValidationError({"attributes": _("There is no attribute “%(k)s”.") % {"k": ", ".join(sorted(unknown))}})
+    tag_objs = tags_named(company, add_tags)
+    changed = 0
+    if values or clear:
+        batch = []
+        for contact in Contact.objects.filter(pk__in=ids).only("pk", "attributes").iterator(chunk_size=2000):
+            merged = dict(contact.attributes)
+            merged.update(values)
+            for key in clear:
+                merged.pop(key, None)
+            if merged != contact.attributes:
+                contact.attributes = merged
+                batch.append(contact)
+            if len(batch) >= 2000:
+                Contact.objects.bulk_update(batch, ["attributes"])
+                changed += len(batch)
+                batch = []
+        if batch:
+            Contact.objects.bulk_update(batch, ["attributes"])
+            changed += len(batch)
+    if tag_objs:
+        bulk_add_tags(ids, tag_objs)
+    audit.record(actor, f"Mass edited {len(ids)} contacts",
+                 [audit.Change(Contact._meta.db_table, "Update", f"{len(ids)} rows", None,
+                               {"set": values, "clear": sorted(clear), "add_tags": [t.name for t in tag_objs]})],
+                 company=company)
+    return MassEditResult(selected=len(ids), changed=changed, tagged=len(ids) if tag_objs else 0)
