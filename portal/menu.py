@@ -21,7 +21,7 @@ class MenuItem:
 MENU = (
     MenuItem("dashboard", _("Dashboard"), "dashboard", "grid", ("view_dashboard",)),
     MenuItem("broadcasts", _("Broadcasts"), "broadcasts", "send", ("manage_broadcasts",)),
-    MenuItem("contacts", _("Contacts"), "contacts", "users", ("manage_contacts", "import_contacts",
+    MenuItem("contacts", _("Contacts"), "contacts:list", "users", ("manage_contacts", "import_contacts",
                                                                 "manage_optout_words")),
     MenuItem("conversations", _("Conversations"), "conversations", "chat",
              ("view_conversations", "manage_conversations", "view_chatbots", "manage_chatbots")),

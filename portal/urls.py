@@ -14,7 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("broadcasts/", views.coming_soon("broadcasts"), name="broadcasts"),
-    path("contacts/", views.coming_soon("contacts"), name="contacts"),
+    path("contacts/", include("contacts.urls")),
     path("conversations/", views.coming_soon("conversations"), name="conversations"),
     path("finance/", views.coming_soon("finance"), name="finance"),
     path("statistics/", views.coming_soon("statistics"), name="statistics"),

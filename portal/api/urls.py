@@ -11,6 +11,7 @@ from portal.api.errors import not_found
 
 V1 = [
     path("", include("accounts.api.urls")),
+    path("", include("contacts.api.urls")),
 ]
 
 urlpatterns = [
