@@ -22,3 +22,5 @@ def _fast_and_isolated(settings, tmp_path):
 
 
 from portal.testing.fixtures import *  # noqa: E402,F401,F403
+
+pytest_plugins = ["portal.testing.browser"]  # Playwright fixtures for @pytest.mark.browser tests

@@ -64,16 +64,22 @@ document.addEventListener("alpine:init", () => {
     countIn(total, codes) { return "(" + codes.filter((c) => this.has(c)).length + " of " + total + ")"; },
   }));
   // Role form: pick a template to pre-fill the permissions; live "x of n" counters.
-  window.Alpine.data("roleForm", (rolePerms) => ({
-    tick: 0,
-    boxes() { return Array.from(this.$el.querySelectorAll("input[name=permissions]")); },
-    applyTemplate(id) {
-      const perms = rolePerms[id] || [];
-      if (!id) return;
-      this.boxes().forEach((b) => { b.checked = perms.includes(b.value); });
-      this.sync();
-    },
-    sync() { this.tick++; },
-    countOf(codes) { this.tick; return this.boxes().filter((b) => b.checked && codes.includes(b.value)).length; },
-  }));
+  // `this.$el` in a method is the element whose expression called it (the <select>, a
+  // badge), not the form, so the form is kept from init() in a closure.
+  window.Alpine.data("roleForm", (rolePerms) => {
+    let form = null;
+    return {
+      tick: 0,
+      init() { form = this.$el; this.sync(); },
+      boxes() { return form ? Array.from(form.querySelectorAll("input[name=permissions]")) : []; },
+      applyTemplate(id) {
+        const perms = rolePerms[id] || [];
+        if (!id) return;
+        this.boxes().forEach((b) => { b.checked = perms.includes(b.value); });
+        this.sync();
+      },
+      sync() { this.tick++; },
+      countOf(codes) { this.tick; return this.boxes().filter((b) => b.checked && codes.includes(b.value)).length; },
+    };
+  });
 });
