@@ -214,15 +214,21 @@ def reset_password(*, user: User, new_password: str, ip: str | None = None) -> N
                  company=user.company)
 
 
+def count_in_window(key: str, seconds: int) -> int:
+    """Count an event in a fixed window that starts with its first occurrence (cache TTL)."""
+    if cache.add(key, 1, seconds):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, seconds)
+        return 1
+
+
 def password_reset_allowed(email: str) -> bool:
     """At most three reset requests per address in five minutes (API seed §1.4)."""
     key = "pwreset:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    cache.add(key, 0, 300)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, 300)
-        count = 1
+    count = count_in_window(key, settings.HERALD_PASSWORD_RESET_WINDOW)
     return count <= settings.HERALD_PASSWORD_RESET_LIMIT
 
 
@@ -405,11 +411,7 @@ def authenticate_login(*, login: str, password: str, ip: str | None) -> LoginRes
         user_password_ok = user.check_password(password)
     if not user_password_ok:
         if ip:
-            cache.add(_ip_key(ip), 0, 300)
-            try:
-                cache.incr(_ip_key(ip))
-            except ValueError:
-                cache.set(_ip_key(ip), 1, 300)
+            count_in_window(_ip_key(ip), settings.HERALD_LOGIN_IP_WINDOW)
         if user is not None:
             user.failed_login_count += 1
             fields = ["failed_login_count"]

@@ -183,7 +183,9 @@ HERALD_INACTIVITY_LOCK = timedelta(days=30)
 HERALD_IDLE_LOGOUT = timedelta(minutes=int(env("HERALD_IDLE_LOGOUT_MINUTES", "60")))
 HERALD_LOGIN_MAX_FAILURES = int(env("HERALD_LOGIN_MAX_FAILURES", "5"))
 HERALD_LOGIN_LOCK_MINUTES = int(env("HERALD_LOGIN_LOCK_MINUTES", "15"))
-HERALD_LOGIN_IP_LIMIT = int(env("HERALD_LOGIN_IP_LIMIT", "20"))  # failed attempts per IP per 5 min
+HERALD_LOGIN_IP_LIMIT = int(env("HERALD_LOGIN_IP_LIMIT", "20"))  # failed attempts per IP per window
+HERALD_LOGIN_IP_WINDOW = 300  # seconds
+HERALD_PASSWORD_RESET_WINDOW = 300  # seconds
 HERALD_PASSWORD_RESET_LIMIT = 3  # requests per 5 minutes per address (API seed §1.4)
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 

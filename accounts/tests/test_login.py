@@ -1,6 +1,7 @@
 """Spec §1 and §19: the sign-in page, login throttling, *Remember me*, disabled accounts
 and the ``next`` redirect."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -201,14 +202,16 @@ def test_nineteen_failures_from_one_ip_are_still_allowed(client, admin_user):
 
 
 @pytest.mark.django_db
-def test_ip_block_ends_after_five_minutes(client, admin_user):
-    start = timezone.now()
-    with time_machine.travel(start, tick=False) as traveller:
-        for n in range(settings.HERALD_LOGIN_IP_LIMIT):
-            sign_in(client, f"someone-{n}", "Wrong!Passw0rd", REMOTE_ADDR="203.0.113.9")
-        assert IP_LIMIT in sign_in(client, admin_user.login, REMOTE_ADDR="203.0.113.9").content.decode()
-        traveller.shift(timedelta(minutes=5, seconds=1))
-        assert sign_in(client, admin_user.login, REMOTE_ADDR="203.0.113.9").status_code == 302
+def test_ip_block_ends_when_its_window_ends(client, admin_user, settings):
+    # The window is 5 minutes in production; the cache (LocMem or Redis) expires it on the
+    # real clock, so the test shortens it instead of travelling in time.
+    assert settings.HERALD_LOGIN_IP_WINDOW == 300
+    settings.HERALD_LOGIN_IP_WINDOW = 1
+    for n in range(settings.HERALD_LOGIN_IP_LIMIT):
+        sign_in(client, f"someone-{n}", "Wrong!Passw0rd", REMOTE_ADDR="203.0.113.9")
+    assert IP_LIMIT in sign_in(client, admin_user.login, REMOTE_ADDR="203.0.113.9").content.decode()
+    time.sleep(1.2)
+    assert sign_in(client, admin_user.login, REMOTE_ADDR="203.0.113.9").status_code == 302
 
 
 # --- Remember me ----------------------------------------------------------------------------------
