@@ -3,7 +3,7 @@ the contacts list, targets, mass edit, the API and broadcasts."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 
@@ -107,7 +107,7 @@ def _criterion_q(company, crit: dict, attrs: dict) -> Q:
     return Q(**{lookup: value})
 
 
-def apply_criteria(queryset, company, criteria) -> "QuerySet":
+def apply_criteria(queryset, company, criteria) -> QuerySet:
     """Filter ``queryset`` (contacts of ``company``) by criteria combined with AND."""
     attrs = {a.key: a for a in attributes_for(company)}
     for crit in criteria or []:

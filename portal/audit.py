@@ -26,10 +26,9 @@ class Actor:
     company: object | None = None
 
     @classmethod
-    def from_request(cls, request) -> "Actor":
-        from portal.net import client_ip
-
+    def from_request(cls, request) -> Actor:
         from accounts.models import ApiAccess
+        from portal.net import client_ip
 
         auth = getattr(request, "auth", None)  # DRF puts the authenticated ApiAccess here
         api_access = auth if isinstance(auth, ApiAccess) else None
@@ -41,7 +40,7 @@ class Actor:
         return cls(ip=client_ip(request))
 
     @classmethod
-    def system(cls, company=None) -> "Actor":
+    def system(cls, company=None) -> Actor:
         return cls(company=company)
 
 

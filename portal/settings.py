@@ -18,7 +18,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -265,6 +264,9 @@ HERALD_TRUSTED_PROXIES = env_list("HERALD_TRUSTED_PROXIES")
 
 # --- Security headers -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind a reverse proxy that terminates HTTPS and sets X-Forwarded-Proto (e-mailed links use https).
+if env_bool("HERALD_BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 

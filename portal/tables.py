@@ -21,9 +21,10 @@ import csv
 import datetime
 import decimal
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import django_filters
