@@ -14,21 +14,6 @@ class LoginForm(forms.Form):
     remember_me = forms.BooleanField(label=_("Remember me"), required=False)
 
 
-class PasswordChangeForm(forms.Form):
-    current_password = forms.CharField(label=_("Current password"), strip=False,
-                                       widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password = forms.CharField(label=_("New password"), strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    confirm_password = forms.CharField(label=_("Confirm password"), strip=False,
-                                       widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("new_password") and data.get("new_password") != data.get("confirm_password"):
-            self.add_error("confirm_password", _("The two passwords do not match."))
-        return data
-
-
 class SetPasswordForm(forms.Form):
     new_password = forms.CharField(label=_("New password"), strip=False,
                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
@@ -40,6 +25,14 @@ class SetPasswordForm(forms.Form):
         if data.get("new_password") and data.get("new_password") != data.get("confirm_password"):
             self.add_error("confirm_password", _("The two passwords do not match."))
         return data
+
+
+class PasswordChangeForm(SetPasswordForm):
+    """A user changes their own password: the current one, then the new one twice."""
+
+    current_password = forms.CharField(label=_("Current password"), strip=False,
+                                       widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    field_order = ["current_password", "new_password", "confirm_password"]
 
 
 class PasswordResetRequestForm(forms.Form):

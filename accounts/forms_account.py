@@ -15,6 +15,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from accounts.forms import PasswordChangeForm
 from accounts.models import Language, Theme
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -98,28 +99,14 @@ class PreferencesForm(forms.Form):
         return data
 
 
-class ChangePasswordForm(forms.Form):
+class ChangePasswordForm(PasswordChangeForm):
     """*Change password* on the Privacy and Security page. The widgets carry the Alpine
     bindings of the *Generate* and show/hide buttons."""
 
-    current_password = forms.CharField(
-        label=_("Current password"), strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password = forms.CharField(
-        label=_("New password"), strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "x-model": "newPassword",
-                                          ":type": "reveal ? 'text' : 'password'"}))
-    confirm_password = forms.CharField(
-        label=_("Confirm password"), strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "x-model": "confirmPassword",
-                                          ":type": "reveal ? 'text' : 'password'"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("new_password") and data.get("confirm_password") is not None \
-                and data["new_password"] != data["confirm_password"]:
-            self.add_error("confirm_password", _("The two passwords do not match."))
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, model in (("new_password", "newPassword"), ("confirm_password", "confirmPassword")):
+            self.fields[name].widget.attrs.update({"x-model": model, ":type": "reveal ? 'text' : 'password'"})
 
 
 class DeleteAccountForm(forms.Form):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -35,6 +35,7 @@ from accounts.forms_account import (
 )
 from accounts.models import Language, Theme
 from accounts.passwords import generate_password
+from accounts.views.auth import submit_password_change
 from portal.access import PortalAccessMixin
 
 SECTIONS = ("basic", "contact")
@@ -179,17 +180,8 @@ class SecurityView(PortalAccessMixin, View):
 
     def post(self, request):
         form = ChangePasswordForm(request.POST)
-        if form.is_valid():
-            try:
-                services.change_own_password(actor=self.actor, user=request.user,
-                                             current_password=form.cleaned_data["current_password"],
-                                             new_password=form.cleaned_data["new_password"])
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                update_session_auth_hash(request, request.user)
-                messages.success(request, _("Your password has been changed."))
-                return redirect("account:security")
+        if submit_password_change(request, form):
+            return redirect("account:security")
         return render_security(request, password_form=form)
 
 

@@ -81,6 +81,23 @@ class LogoutView(View):
         return redirect("login")
 
 
+def submit_password_change(request, form) -> bool:
+    """Change the signed-in user's own password from a valid ``PasswordChangeForm``; keeps
+    the session signed in. Returns False with the errors put on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        services.change_own_password(actor=Actor.from_request(request), user=request.user,
+                                     current_password=form.cleaned_data["current_password"],
+                                     new_password=form.cleaned_data["new_password"])
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return False
+    update_session_auth_hash(request, request.user)
+    messages.success(request, _("Your password has been changed."))
+    return True
+
+
 @method_decorator(never_cache, name="dispatch")
 class PasswordChangeRequiredView(View):
     """First login (the default password) or an expired password: change it before
@@ -106,17 +123,8 @@ class PasswordChangeRequiredView(View):
 
     def post(self, request):
         form = PasswordChangeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.change_own_password(actor=Actor.from_request(request), user=request.user,
-                                             current_password=form.cleaned_data["current_password"],
-                                             new_password=form.cleaned_data["new_password"])
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                update_session_auth_hash(request, request.user)
-                messages.success(request, _("Your password has been changed."))
-                return redirect("dashboard")
+        if submit_password_change(request, form):
+            return redirect("dashboard")
         return render(request, self.template_name, {"form": form, "reason": self._reason(request.user)})
 
 
