@@ -14,6 +14,11 @@ def _fast_and_isolated(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Celery reads the Django settings once, when its configuration is first used: set the
+    # live value too, so a test that switched eager mode off cannot leak into later tests.
+    from portal.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
     from django.core.cache import cache
 
     cache.clear()

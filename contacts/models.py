@@ -87,7 +87,7 @@ class Contact(TenantModel):
         indexes = [
             models.Index(fields=["company", "country"]),
             models.Index(fields=["company", "mno"]),
-            models.Index(fields=["company", "-created_at"]),
+            # The list order (company, created_at DESC, id DESC) has its index in migration 0003.
         ]
 
     def __str__(self):
@@ -157,6 +157,8 @@ class OptOutWord(TenantModel):
     class Meta:
         ordering = ["word", "channel"]
         indexes = [models.Index(fields=["company", "channel"])]
+        constraints = [models.UniqueConstraint("company", "channel", "sender", Lower("word"),
+                                               name="optout_word_unique_per_scope")]
 
     def __str__(self):
         return self.word

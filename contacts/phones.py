@@ -69,6 +69,8 @@ def normalize(raw, default_region: str = "") -> Phone:
     try:
         number = phonenumbers.parse(text, (default_region or "").upper() or None)
     except NumberParseException as exc:
+        if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            raise InvalidPhone(_("“%(v)s” does not start with a known country calling code.") % {"v": text[:40]})
         raise InvalidPhone(_("“%(v)s” cannot be read as a phone number (%(why)s).") % {"v": text[:40], "why": exc})
     if not phonenumbers.is_valid_number(number):
         region = phonenumbers.region_code_for_country_code(number.country_code)

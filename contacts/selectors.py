@@ -3,6 +3,7 @@ the contacts list, targets, mass edit, the API and broadcasts."""
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
@@ -61,7 +62,8 @@ def _criterion_q(company, crit: dict, attrs: dict) -> Q:
             raise CriteriaError(_("By range works on numbers and dates only."))
         value = str(crit.get("value", "")).strip()
         if field == "country":
-            return Q(country__iexact=value)
+            # stored upper-case (ISO 3166): an exact match can use the (company, country) index
+            return Q(country=value.upper())
         return Q(**{f"{field}__icontains": value})
     if field == "tag":
         has_tag = ContactTag.objects.filter(contact_id=OuterRef("pk"))
@@ -104,15 +106,29 @@ def _criterion_q(company, crit: dict, attrs: dict) -> Q:
         value = coerce(attr.type, raw, attr.values, attr.name)
     except ValueError as exc:
         raise CriteriaError(str(exc))
+    if value is None:
+        raise CriteriaError(_("%(a)s: give a value.") % {"a": attr.name})
+    if connection.vendor == "postgresql":
+        # JSONB containment (``attributes @> '{"key": value}'``) is served by the GIN index.
+        return Q(attributes__contains={key: value})
     return Q(**{lookup: value})
 
 
-def apply_criteria(queryset, company, criteria) -> QuerySet:
-    """Filter ``queryset`` (contacts of ``company``) by criteria combined with AND."""
-    attrs = {a.key: a for a in attributes_for(company)}
+def criteria_q(company, criteria, *, attributes: dict | None = None) -> Q:
+    """The criteria as one ``Q`` (AND). ``attributes`` ({key: Attribute}) saves the query
+    for the company's attributes when the caller already has them."""
+    attrs = attributes if attributes is not None else {a.key: a for a in attributes_for(company)}
+    q = Q()
     for crit in criteria or []:
-        queryset = queryset.filter(_criterion_q(company, crit, attrs))
-    return queryset
+        if not isinstance(crit, dict):
+            raise CriteriaError(_("Each filter must be an object."))
+        q &= _criterion_q(company, crit, attrs)
+    return q
+
+
+def apply_criteria(queryset, company, criteria, *, attributes: dict | None = None) -> QuerySet:
+    """Filter ``queryset`` (contacts of ``company``) by criteria combined with AND."""
+    return queryset.filter(criteria_q(company, criteria, attributes=attributes))
 
 
 def target_contacts(target: Target):

@@ -65,7 +65,7 @@ def save_columns(request, table):
         columns = request.POST.getlist("columns")
     if columns is None:
         columns = request.POST.getlist("columns")
-    known = [key for key in spec.column_keys() if key in set(columns or ())]
+    known = [key for key in spec.allowed_column_keys(request.user) if key in set(columns or ())]
     if not known:
         return JsonResponse({"status": "ERROR", "code": 400, "message": "Choose at least one known column."},
                             status=400)

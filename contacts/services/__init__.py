@@ -5,4 +5,8 @@
 * ``imports`` — the import wizard and quick import.
 """
 
+from .bulk import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
+from .imports import *  # noqa: F401,F403
+from .optouts import *  # noqa: F401,F403
+from .tags import *  # noqa: F401,F403

@@ -21,7 +21,7 @@ __all__ = [
     "create_default_attributes", "create_attribute", "update_attribute", "delete_attribute",
     "clean_attribute_values", "create_contact", "update_contact", "delete_contact", "tags_named",
     "create_target", "update_target", "duplicate_target", "delete_target", "clean_criteria",
-    "mass_edit", "MassEditResult", "bulk_add_tags",
+    "mass_edit", "MassEditResult", "bulk_add_tags", "attribute_errors", "count_launch",
 ]
 
 
@@ -37,6 +37,28 @@ def create_default_attributes(company) -> None:
     ])
 
 
+def _new_key(company, name: str) -> str:
+    """A free key for a new attribute, from its name: ``Job title`` → ``job_title``; a
+    name with no Latin letters gets ``attribute_<n>``; a clash gets ``_2``, ``_3`` …"""
+    base = slugify(name).replace("-", "_").strip("_")[:56]
+    if base and base[0].isdigit():
+        base = "a_" + base
+    if base in RESERVED_KEYS:
+        return base  # refused by the caller with a message naming the attribute
+    taken = set(Attribute.objects.for_company(company).values_list("key", flat=True))
+    if not base:
+        base = "attribute"
+        n = 1
+        while f"{base}_{n}" in taken:
+            n += 1
+        return f"{base}_{n}"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}_{n}"
+    return key
+
+
 def _clean_attribute(company, name, type_, values, key=None, instance=None):
     errors = {}
     name = (name or "").strip()
@@ -44,16 +66,16 @@ def _clean_attribute(company, name, type_, values, key=None, instance=None):
         errors["name"] = _("Enter a name.")
     if type_ not in AttributeType.values:
         errors["type"] = _("Choose a type.")
-    key = key or slugify(name).replace("-", "_")
-    if key and key[0].isdigit():
-        key = "a_" + key
+    if len(name) > 100:
+        errors["name"] = _("A name has at most %(n)d characters.") % {"n": 100}
+    if key is None:
+        key = _new_key(company, name)
     if instance is None and (not KEY_RE.match(key or "") or key in RESERVED_KEYS):
         errors["name"] = _("“%(n)s” cannot be used as an attribute name.") % {"n": name}
     clash = Attribute.objects.for_company(company).filter(name__iexact=name)
-    key_clash = Attribute.objects.for_company(company).filter(key=key)
     if instance is not None:
-        clash, key_clash = clash.exclude(pk=instance.pk), key_clash.exclude(pk=instance.pk)
-    if name and (clash.exists() or (instance is None and key_clash.exists())):
+        clash = clash.exclude(pk=instance.pk)
+    if name and "name" not in errors and clash.exists():
         errors["name"] = _("An attribute named “%(n)s” already exists.") % {"n": name}
     values = [str(v).strip() for v in (values or []) if str(v).strip()]
     if type_ == AttributeType.LIST:
@@ -128,6 +150,16 @@ def delete_attribute(*, actor: Actor, attribute: Attribute) -> int:
     return cleared
 
 
+def attribute_errors(errors: dict) -> ValidationError:
+    """A ValidationError on the field ``attributes`` with one message per wrong attribute
+    (each message names the attribute); each error's ``code`` is the attribute key, so a
+    form can put the message on that attribute's input.
+
+    (``ValidationError({"attributes": {key: message}})`` cannot be built: Django only
+    nests lists in a field's errors.)"""
+    return ValidationError({"attributes": [ValidationError(str(msg), code=key) for key, msg in errors.items()]})
+
+
 def clean_attribute_values(company, data: dict, *, attributes=None, partial=True) -> tuple[dict, list, dict]:
     """Validate ``{key: raw}`` against the company's attributes.
 
@@ -190,12 +222,23 @@ def _phone(company, raw):
         raise ValidationError({"phone": str(exc)})
 
 
+WECHAT_ID_MAX = 64
+
+
+def _wechat(value) -> str:
+    value = str(value or "").strip()
+    if len(value) > WECHAT_ID_MAX:
+        raise ValidationError({"wechat_id": _("A WeChat ID has at most %(n)d characters.") % {"n": WECHAT_ID_MAX}})
+    return value
+
+
 @transaction.atomic
 def create_contact(*, actor: Actor, company, phone, attributes=None, tags=(), wechat_id: str = "") -> Contact:
     number = _phone(company, phone)
+    wechat_id = _wechat(wechat_id)
     values, _cleared, errors = clean_attribute_values(company, attributes or {})
     if errors:
-        raise ValidationError({"attributes": errors})
+        raise attribute_errors(errors)
     if contacts_for(company).filter(phone=number.e164).exists():
         raise ValidationError({"phone": _("A contact with the number %(p)s already exists.") % {"p": number.e164}})
     try:
@@ -227,15 +270,19 @@ def update_contact(*, actor: Actor, contact: Contact, phone=None, attributes=Non
     if attributes is not None:
         values, cleared, errors = clean_attribute_values(company, attributes)
         if errors:
-            raise ValidationError({"attributes": errors})
+            raise attribute_errors(errors)
         merged = {} if replace_attributes else dict(contact.attributes)
         merged.update(values)
         for key in cleared:
             merged.pop(key, None)
         contact.attributes = merged
     if wechat_id is not None:
-        contact.wechat_id = wechat_id
-    contact.save()
+        contact.wechat_id = _wechat(wechat_id)
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:  # another writer took the number meanwhile
+        raise ValidationError({"phone": _("A contact with the number %(p)s already exists.") % {"p": contact.phone}})
     if tags is not None:
         tag_objs = tags_named(company, tags)
         ContactTag.objects.filter(contact=contact).exclude(tag__in=tag_objs).delete()
@@ -266,6 +313,9 @@ def clean_criteria(company, criteria) -> list[dict]:
         item.setdefault("mode", "value")
         if item["mode"] == "value" and is_empty(item.get("value")):
             raise ValidationError({"filters": _("Give a value for the filter on %(f)s.") % {"f": item.get("field")}})
+        if item["mode"] == "range" and is_empty(item.get("from")) and is_empty(item.get("to")):
+            raise ValidationError({"filters": _("Give a lower or an upper bound for the range on %(f)s.")
+                                   % {"f": item.get("field")}})
         cleaned.append(item)
     try:
         apply_criteria(contacts_for(company), company, cleaned)
@@ -274,21 +324,30 @@ def clean_criteria(company, criteria) -> list[dict]:
     return cleaned
 
 
+TARGET_NAME_MAX = 200
+
+
+def _target_name(name) -> str:
+    name = str(name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if len(name) > TARGET_NAME_MAX:
+        raise ValidationError({"name": _("A name has at most %(n)d characters.") % {"n": TARGET_NAME_MAX}})
+    return name
+
+
 @transaction.atomic
 def create_target(*, actor: Actor, company, name: str, filters) -> Target:
-    if not (name or "").strip():
-        raise ValidationError({"name": _("Enter a name.")})
-    target = Target.objects.create(company=company, name=name.strip(), filters=clean_criteria(company, filters))
+    target = Target.objects.create(company=company, name=_target_name(name), filters=clean_criteria(company, filters))
     audit.record(actor, "Added new target", [audit.created(target)], company=company)
     return target
 
 
 @transaction.atomic
 def update_target(*, actor: Actor, target: Target, name: str, filters) -> Target:
-    if not (name or "").strip():
-        raise ValidationError({"name": _("Enter a name.")})
+    name = _target_name(name)
     before = audit.snapshot(target)
-    target.name, target.filters = name.strip(), clean_criteria(target.company, filters)
+    target.name, target.filters = name, clean_criteria(target.company, filters)
     target.save()
     audit.record(actor, "Changed target", [audit.updated(target, before)], company=target.company)
     return target
@@ -296,7 +355,8 @@ def update_target(*, actor: Actor, target: Target, name: str, filters) -> Target
 
 @transaction.atomic
 def duplicate_target(*, actor: Actor, target: Target) -> Target:
-    copy = Target.objects.create(company=target.company, name=_("%(name)s (copy)") % {"name": target.name},
+    suffix = _(" (copy)")
+    copy = Target.objects.create(company=target.company, name=target.name[:TARGET_NAME_MAX - len(suffix)] + suffix,
                                  filters=list(target.filters))
     audit.record(actor, "Duplicated target", [audit.created(copy)], company=target.company)
     return copy
@@ -321,50 +381,94 @@ class MassEditResult(dict):
     pass
 
 
+MASS_EDIT_CHUNK = 5000  # ids per statement: under SQLite's limit on bound parameters
+
+
+def _chunks(ids, size=MASS_EDIT_CHUNK):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _set_and_clear(ids: list[int], values: dict, clear: set) -> int:
+    """Set ``values`` and remove ``clear`` on these contacts; returns how many changed.
+    PostgreSQL does it set-wise (``attributes - keys || values``); other databases merge
+    in Python, chunk by chunk."""
+    import json
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    table = Contact._meta.db_table
+    changed = 0
+    if connection.vendor == "postgresql":
+        new = "(attributes - %s::text[]) || %s::jsonb"
+        keys, patch = sorted(clear), json.dumps(values)
+        with connection.cursor() as cursor:
+            for chunk in _chunks(ids, 50_000):
+                cursor.execute(f"UPDATE {table} SET attributes = {new}, updated_at = %s "
+                               f"WHERE id = ANY(%s) AND attributes IS DISTINCT FROM {new}",
+                               [keys, patch, now, chunk, keys, patch])
+                changed += cursor.rowcount
+        return changed
+    for chunk in _chunks(ids):
+        batch = []
+        for contact in Contact.objects.filter(pk__in=chunk).only("pk", "attributes"):
+            merged = dict(contact.attributes)
+            merged.update(values)
+            for key in clear:
+                merged.pop(key, None)
+            if merged != contact.attributes:
+                contact.attributes, contact.updated_at = merged, now
+                batch.append(contact)
+        Contact.objects.bulk_update(batch, ["attributes", "updated_at"])
+        changed += len(batch)
+    return changed
+
+
+def _tag_all(ids: list[int], tags) -> None:
+    if connection.vendor != "postgresql":
+        bulk_add_tags(ids, tags)
+        return
+    table = ContactTag._meta.db_table
+    with connection.cursor() as cursor:
+        for tag in tags:
+            for chunk in _chunks(ids, 50_000):
+                cursor.execute(f"INSERT INTO {table} (contact_id, tag_id) SELECT unnest(%s::bigint[]), %s "
+                               f"ON CONFLICT (contact_id, tag_id) DO NOTHING", [chunk, tag.pk])
+
+
 @transaction.atomic
 def mass_edit(*, actor: Actor, company, contacts, select_all: bool = False, add_tags=(), set_values=None,
               clear_keys=(), delete: bool = False) -> MassEditResult:
     """Apply one edit to a selection of the company's contacts (a queryset). Deleting is
-    refused when the selection is *all* contacts (spec rule 2)."""
+    refused when the selection is *all* contacts (spec rule 2).
+
+    The selection is read once (its ids), so an edit that changes what a target's
+    criteria look at still applies every part of it to the same contacts."""
     contacts = contacts.filter(company=company)
-    ids = list(contacts.values_list("pk", flat=True))
+    ids = list(contacts.order_by().values_list("pk", flat=True))
     if delete:
         if select_all or (ids and len(ids) >= contacts_for(company).count()):
             raise PermissionDenied(_("Deleting all contacts at once is not allowed."))
-        deleted = Contact.objects.filter(pk__in=ids).delete()[1].get(Contact._meta.label, 0)
+        deleted = 0
+        for chunk in _chunks(ids):
+            deleted += Contact.objects.filter(pk__in=chunk).delete()[1].get(Contact._meta.label, 0)
         audit.record(actor, f"Mass deleted {deleted} contacts",
                      [audit.Change(Contact._meta.db_table, "Delete", f"{len(ids)} rows", {"ids": ids[:1000]}, None)],
                      company=company)
         return MassEditResult(deleted=deleted)
     values, cleared, errors = clean_attribute_values(company, set_values or {})
     if errors:
-        raise ValidationError({"attributes": errors})
+        raise attribute_errors(errors)
     clear = set(clear_keys) | set(cleared)
     known = {a.key for a in attributes_for(company)}
     unknown = clear - known
     if unknown:
         raise ValidationError({"attributes": _("There is no attribute “%(k)s”.") % {"k": ", ".join(sorted(unknown))}})
     tag_objs = tags_named(company, add_tags)
-    changed = 0
-    if values or clear:
-        batch = []
-        for contact in Contact.objects.filter(pk__in=ids).only("pk", "attributes").iterator(chunk_size=2000):
-            merged = dict(contact.attributes)
-            merged.update(values)
-            for key in clear:
-                merged.pop(key, None)
-            if merged != contact.attributes:
-                contact.attributes = merged
-                batch.append(contact)
-            if len(batch) >= 2000:
-                Contact.objects.bulk_update(batch, ["attributes"])
-                changed += len(batch)
-                batch = []
-        if batch:
-            Contact.objects.bulk_update(batch, ["attributes"])
-            changed += len(batch)
-    if tag_objs:
-        bulk_add_tags(ids, tag_objs)
+    changed = _set_and_clear(ids, values, clear) if (values or clear) and ids else 0
+    if tag_objs and ids:
+        _tag_all(ids, tag_objs)
     audit.record(actor, f"Mass edited {len(ids)} contacts",
                  [audit.Change(Contact._meta.db_table, "Update", f"{len(ids)} rows", None,
                                {"set": values, "clear": sorted(clear), "add_tags": [t.name for t in tag_objs]})],

@@ -44,7 +44,7 @@ def test_menu_hides_what_the_role_may_not_see_and_pages_refuse_it(company, role,
         assert client.get(urls[key]).status_code == 403, key
 
 
-@pytest.mark.parametrize("path, title", [("/broadcasts/", "Broadcasts"), ("/contacts/", "Contacts"),
+@pytest.mark.parametrize("path, title", [("/broadcasts/", "Broadcasts"),
                                          ("/conversations/", "Conversations"), ("/finance/", "Finance"),
                                          ("/statistics/", "Statistics"), ("/assets/", "Assets"),
                                          ("/2fa-service/", "2FA Service")])
