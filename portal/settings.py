@@ -278,3 +278,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("HERALD_LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# --- Contacts import limits ---------------------------------------------------------------------
+# The wizard refuses a file before anything is written when it breaks one of these (see
+# docs/contacts.md "Imports"). Sizes are in MB (1 MB = 1024 x 1024 bytes).
+HERALD_IMPORT_MAX_UPLOAD_MB = int(env("HERALD_IMPORT_MAX_UPLOAD_MB", "100"))
+HERALD_IMPORT_MAX_ROWS = int(env("HERALD_IMPORT_MAX_ROWS", "2000000"))
+HERALD_IMPORT_MAX_UNCOMPRESSED_MB = int(env("HERALD_IMPORT_MAX_UNCOMPRESSED_MB", "500"))  # xlsx / ods zip bomb guard
+HERALD_IMPORT_MAX_COMPRESSION_RATIO = int(env("HERALD_IMPORT_MAX_COMPRESSION_RATIO", "100"))  # per zip member
+HERALD_IMPORT_CHUNK_ROWS = int(env("HERALD_IMPORT_CHUNK_ROWS", "25000"))  # rows per committed checkpoint
+HERALD_IMPORT_WORKERS = int(env("HERALD_IMPORT_WORKERS", "2"))  # processes normalising phone numbers; 0 = in-process
+HERALD_IMPORT_PARALLEL_MIN_ROWS = int(env("HERALD_IMPORT_PARALLEL_MIN_ROWS", "20000"))
+HERALD_IMPORT_SYNC_CHECK_ROWS = int(env("HERALD_IMPORT_SYNC_CHECK_ROWS", "5000"))  # larger files are checked in the background
