@@ -90,7 +90,21 @@ def _upload_refusal(handler) -> str | None:
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), after the upload handler is set
-class ImportStartView(ImportAccessMixin, View):
+class UploadPageMixin(ImportAccessMixin, View):
+    """A page with an upload form: the body is read through the size-limit handler, and
+    the CSRF check runs only once that handler is in place. Subclasses give ``context()``
+    and ``_post(request, handler)``."""
+
+    def get(self, request):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request):
+        handler = _LimitUploadHandler(request, readers.max_upload_bytes())
+        request.upload_handlers.insert(0, handler)
+        return csrf_protect(self._post)(request, handler)
+
+
+class ImportStartView(UploadPageMixin):
     """Step 1: upload a file; the history of the last five files."""
 
     template_name = "contacts/import/upload.html"
@@ -100,13 +114,6 @@ class ImportStartView(ImportAccessMixin, View):
                 "max_size": readers.human_size(readers.max_upload_bytes()),
                 "max_rows": f"{readers.max_rows():,}", "active_tab": "import", **extra}
 
-    def get(self, request):
-        return render(request, self.template_name, self.context())
-
-    def post(self, request):
-        handler = _LimitUploadHandler(request, readers.max_upload_bytes())
-        request.upload_handlers.insert(0, handler)
-        return csrf_protect(self._post)(request, handler)
 
     def _post(self, request, handler):
         upload = request.FILES.get("file")  # reads the body, through the size-limit handler
@@ -322,8 +329,7 @@ class ImportErrorsView(ImportAccessMixin, View):
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class QuickImportView(ImportAccessMixin, View):
+class QuickImportView(UploadPageMixin):
     """Quick import: a file with one column of phone numbers and a tag."""
 
     template_name = "contacts/import/quick.html"
@@ -334,13 +340,6 @@ class QuickImportView(ImportAccessMixin, View):
                 "tag": default_tag, "tags": list(tags_for(self.company).order_by("name")
                                                  .values_list("name", flat=True)[:500]), **extra}
 
-    def get(self, request):
-        return render(request, self.template_name, self.context())
-
-    def post(self, request):
-        handler = _LimitUploadHandler(request, readers.max_upload_bytes())
-        request.upload_handlers.insert(0, handler)
-        return csrf_protect(self._post)(request, handler)
 
     def _post(self, request, handler):
         upload = request.FILES.get("file")  # reads the body, through the size-limit handler
