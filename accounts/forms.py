@@ -3,8 +3,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Language
-
 
 class LoginForm(forms.Form):
     login = forms.CharField(label=_("Login"), max_length=150,
@@ -37,11 +35,6 @@ class PasswordChangeForm(SetPasswordForm):
 
 class PasswordResetRequestForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-
-
-class LanguageField(forms.ChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(choices=Language.choices, **kwargs)
 
 
 def apply_service_errors(form, exc):

@@ -22,9 +22,5 @@ def roles_for(company):
     return Role.objects.available_to(company).order_by("company_id", "name")
 
 
-def custom_role(company, pk):
-    return Role.objects.for_company(company).get(pk=pk)
-
-
 def api_accesses_for(company):
     return ApiAccess.objects.for_company(company)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 
 from .attributes import coerce
@@ -134,7 +133,3 @@ def apply_criteria(queryset, company, criteria, *, attributes: dict | None = Non
 def target_contacts(target: Target):
     return apply_criteria(contacts_for(target.company), target.company, target.filters)
 
-
-def attribute_text(key: str):
-    """An expression for sorting or exporting an attribute as text."""
-    return KeyTextTransform(key, "attributes")
