@@ -275,6 +275,61 @@ def _xlsx_dimension_rows(fileobj) -> int | None:
     return last - first + 1
 
 
+ODS_MAX_CELLS_PER_ROW = 64  # with the row cap, bounds what a repeated-cells ODS expands to
+ODS_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ODS_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def _ods_declared_size(fileobj) -> tuple[int, int]:
+    """``(rows, cells)`` that the first sheet of an ODS expands to, counting the repeat
+    attributes (``table:number-rows-repeated``, ``table:number-columns-repeated``) of rows
+    and cells that hold a value. A small ``content.xml`` can declare millions of repeated
+    rows, which a reader would expand in memory; empty repeated rows (the padding office
+    suites write) cost nothing and are not counted. Streams the XML: memory stays small."""
+    from xml.etree.ElementTree import XMLPullParser
+
+    rows = cells = 0
+    fileobj.seek(0)
+    try:
+        with zipfile.ZipFile(fileobj) as zf, zf.open("content.xml") as member:
+            parser = XMLPullParser(events=("start", "end"))
+            tables = 0
+            row_repeat, row_cells = 1, 0
+            while chunk := member.read(1 << 16):
+                if b"<!DOCTYPE" in chunk or b"<!ENTITY" in chunk:
+                    raise FileRefused(_("The spreadsheet declares XML entities: refused."))
+                parser.feed(chunk)
+                for event, elem in parser.read_events():
+                    tag = elem.tag
+                    if tag == f"{{{ODS_TABLE_NS}}}table":
+                        tables += event == "start"
+                        if event == "end":
+                            return rows, cells
+                    elif tables != 1:
+                        pass
+                    elif tag == f"{{{ODS_TABLE_NS}}}table-row":
+                        if event == "start":
+                            row_repeat = int(elem.get(f"{{{ODS_TABLE_NS}}}number-rows-repeated", "1") or 1)
+                            row_cells = 0
+                        else:
+                            if row_cells:
+                                rows += row_repeat
+                                cells += row_repeat * row_cells
+                            elem.clear()
+                    elif tag == f"{{{ODS_TABLE_NS}}}table-cell" and event == "end":
+                        has_value = elem.get(f"{{{ODS_OFFICE_NS}}}value-type") is not None or len(elem)
+                        if has_value:
+                            row_cells += int(elem.get(f"{{{ODS_TABLE_NS}}}number-columns-repeated", "1") or 1)
+                        elem.clear()
+    except FileRefused:
+        raise
+    except Exception as exc:  # a missing content.xml, a damaged ZIP, XML syntax errors, bad numbers
+        raise FileRefused(_("The spreadsheet cannot be read: %(why)s") % {"why": str(exc)[:200]})
+    finally:
+        fileobj.seek(0)
+    return rows, cells
+
+
 # --- CSV encoding and delimiter ---------------------------------------------------------------------
 
 def _utf16_without_bom(sample: bytes) -> str | None:
@@ -517,6 +572,14 @@ def _inspect_spreadsheet(fileobj, file_type: str) -> FileInfo:
             if declared and declared > max_rows() * 2:
                 raise FileRefused(_("The file has %(rows)s rows, more than the %(limit)s allowed.")
                                   % {"rows": f"{declared:,}", "limit": f"{max_rows():,}"})
+        else:
+            declared, cells = _ods_declared_size(fileobj)
+            if declared > max_rows():
+                raise FileRefused(_("The file has %(rows)s rows, more than the %(limit)s allowed.")
+                                  % {"rows": f"{declared:,}", "limit": f"{max_rows():,}"})
+            if cells > max_rows() * ODS_MAX_CELLS_PER_ROW:
+                raise FileRefused(_("The spreadsheet expands to %(cells)s cells, more than the %(limit)s allowed.")
+                                  % {"cells": f"{cells:,}", "limit": f"{max_rows() * ODS_MAX_CELLS_PER_ROW:,}"})
     sheet = _open_workbook(fileobj, file_type)
     info = FileInfo(file_type)
     _scan(info, _sheet_rows(sheet))

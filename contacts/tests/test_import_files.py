@@ -109,6 +109,13 @@ def test_ods_is_read_with_calamine():
     assert read == [(1, ["Phone", "Name"]), (2, ["+34612345678", "Ana"]), (3, ["34612345679", "Bob"])]
 
 
+def test_ods_padding_rows_written_by_office_suites_are_accepted():
+    # LibreOffice ends a sheet with ~1 million empty repeated rows; they hold nothing.
+    info, read = rows_of(ods_bytes([["Phone"], ["+34612345678"]], padding=1_048_000))
+    assert info.file_type == "ods"
+    assert read == [(1, ["Phone"]), (2, ["+34612345678"])]
+
+
 # --- refusals ---------------------------------------------------------------------------------------
 
 def refused(data: bytes) -> str:
@@ -120,6 +127,30 @@ def refused(data: bytes) -> str:
 @pytest.mark.parametrize("data", [b"", b"\n\n  \n", b"\xef\xbb\xbf", b",,,\n,,\n"])
 def test_empty_files(data):
     assert refused(data) == "The file is empty."
+
+
+def test_ods_that_repeats_a_filled_row_past_the_row_limit_is_refused(settings):
+    # A few hundred bytes that a reader would expand into millions of rows in memory.
+    settings.HERALD_IMPORT_MAX_ROWS = 1000
+    data = ods_bytes([["Phone"], ["+34612345678"]], repeats={1: 5_000_000})
+    assert len(data) < 2000
+    assert refused(data) == "The file has 5,000,001 rows, more than the 1,000 allowed."
+
+
+def test_ods_with_xml_entities_is_refused():
+    data = ods_bytes([["Phone"], ["+34612345678"]])
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "content.xml":
+                body = body.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaa">]>', 1)
+            zf.writestr(info, body)
+    assert refused(out.getvalue()) == "The spreadsheet declares XML entities: refused."
 
 
 def test_empty_spreadsheet():

@@ -44,8 +44,11 @@ def xlsx_bytes(rows, *, title="Contacts") -> bytes:
     return out.getvalue()
 
 
-def ods_bytes(rows) -> bytes:
-    """A minimal OpenDocument spreadsheet: mimetype (stored, first), manifest, content."""
+def ods_bytes(rows, *, repeats=None, padding: int = 0) -> bytes:
+    """A minimal OpenDocument spreadsheet: mimetype (stored, first), manifest, content.
+    ``repeats`` maps a row index to its ``table:number-rows-repeated``; ``padding`` adds
+    that many empty repeated rows at the end, as office suites do."""
+    repeats = repeats or {}
 
     def cell(value):
         if value is None or value == "":
@@ -55,7 +58,13 @@ def ods_bytes(rows) -> bytes:
                     f"<text:p>{value}</text:p></table:table-cell>")
         return f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p></table:table-cell>'
 
-    body = "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows)
+    def row_tag(i):
+        n = repeats.get(i)
+        return f'<table:table-row table:number-rows-repeated="{n}">' if n else "<table:table-row>"
+
+    body = "".join(row_tag(i) + "".join(cell(v) for v in row) + "</table:table-row>" for i, row in enumerate(rows))
+    if padding:
+        body += f'<table:table-row table:number-rows-repeated="{padding}"><table:table-cell/></table:table-row>'
     content = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
