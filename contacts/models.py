@@ -257,3 +257,55 @@ class MappingPreset(TenantModel):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint("company", Lower("name"), name="mapping_preset_unique_per_company")]
+
+
+class MassEditStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class MassEditJob(TenantModel):
+    """A mass edit of a large selection, run by a worker (spec P§6.5). The selection is
+    stored as the page sends it (``{"mode": "ids" | "target" | "all", "ids", "target",
+    "filters"}``) and resolved again by the worker; contacts are edited in ascending id
+    order and ``last_id`` is committed with each batch, so a restarted worker continues
+    after the last finished batch."""
+
+    status = models.CharField(max_length=10, choices=MassEditStatus.choices, default=MassEditStatus.QUEUED)
+    selection = models.JSONField(default=dict)
+    add_tags = models.JSONField(default=list, blank=True)
+    set_values = models.JSONField(default=dict, blank=True)
+    clear_keys = models.JSONField(default=list, blank=True)
+    delete = models.BooleanField(default=False)
+    total = models.PositiveIntegerField(default=0)  # contacts selected when the run started
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    tagged = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)  # checkpoint: every selected contact up to here is done
+    sample_ids = models.JSONField(default=list, blank=True)  # the first deleted ids, for the audit
+    attempts = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"mass edit {self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (MassEditStatus.DONE, MassEditStatus.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total:
+            return 100 if self.status == MassEditStatus.DONE else 0
+        return min(100, round(100 * self.processed / self.total))

@@ -28,3 +28,14 @@ def build_error_report(import_id: int) -> None:
     imp = ContactImport.objects.filter(pk=import_id).first()
     if imp is not None:
         imports.error_report(imp, cleanup=True)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError, InterfaceError),
+             retry_backoff=True, retry_backoff_max=60, max_retries=5)
+def run_mass_edit(job_id: int) -> str:
+    """Run or continue one mass edit job (safe to deliver twice: see the service)."""
+    from .models import MassEditJob
+    from .services import run_mass_edit_job
+
+    job = MassEditJob.objects.filter(pk=job_id).first()
+    return run_mass_edit_job(job) if job is not None else "gone"

@@ -290,3 +290,5 @@ HERALD_IMPORT_CHUNK_ROWS = int(env("HERALD_IMPORT_CHUNK_ROWS", "25000"))  # rows
 HERALD_IMPORT_WORKERS = int(env("HERALD_IMPORT_WORKERS", "2"))  # processes normalising phone numbers; 0 = in-process
 HERALD_IMPORT_PARALLEL_MIN_ROWS = int(env("HERALD_IMPORT_PARALLEL_MIN_ROWS", "20000"))
 HERALD_IMPORT_SYNC_CHECK_ROWS = int(env("HERALD_IMPORT_SYNC_CHECK_ROWS", "5000"))  # larger files are checked in the background
+# Mass edit (spec P§6.5): larger selections are edited by a worker, with a progress page.
+HERALD_MASS_EDIT_SYNC_LIMIT = int(env("HERALD_MASS_EDIT_SYNC_LIMIT", "5000"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -13,7 +15,7 @@ from portal import audit
 from portal.audit import Actor
 
 from ..attributes import DEFAULT_ATTRIBUTES, KEY_RE, RESERVED_KEYS, coerce, is_empty
-from ..models import Attribute, AttributeType, Contact, ContactTag, Tag, Target
+from ..models import Attribute, AttributeType, Contact, ContactTag, MassEditJob, MassEditStatus, Tag, Target
 from ..phones import InvalidPhone, normalize
 from ..selectors import CriteriaError, apply_criteria, attributes_for, contacts_for
 
@@ -22,6 +24,8 @@ __all__ = [
     "clean_attribute_values", "create_contact", "update_contact", "delete_contact", "tags_named",
     "create_target", "update_target", "duplicate_target", "delete_target", "clean_criteria",
     "mass_edit", "MassEditResult", "bulk_add_tags", "attribute_errors", "count_launch",
+    "mass_edit_in_background", "selection_contacts", "queue_mass_edit", "run_mass_edit_job",
+    "resume_stalled_mass_edit", "mass_edit_jobs_for",
 ]
 
 
@@ -437,6 +441,54 @@ def _tag_all(ids: list[int], tags) -> None:
                                f"ON CONFLICT (contact_id, tag_id) DO NOTHING", [chunk, tag.pk])
 
 
+def _clean_edit(company, set_values, clear_keys) -> tuple[dict, set]:
+    """The values to set and the keys to clear, checked; writes nothing."""
+    values, cleared, errors = clean_attribute_values(company, set_values or {})
+    if errors:
+        raise attribute_errors(errors)
+    clear = set(clear_keys) | set(cleared)
+    known = {a.key for a in attributes_for(company)}
+    unknown = clear - known
+    if unknown:
+        raise ValidationError({"attributes": _("There is no attribute “%(k)s”.") % {"k": ", ".join(sorted(unknown))}})
+    return values, clear
+
+
+def _refuse_whole_base(company, selected: int, select_all: bool = False) -> None:
+    """Spec rule 2: deleting every contact of the company at once is not allowed."""
+    if select_all or (selected and selected >= contacts_for(company).count()):
+        raise PermissionDenied(_("Deleting all contacts at once is not allowed."))
+
+
+def _delete_ids(ids: list[int]) -> int:
+    deleted = 0
+    for chunk in _chunks(ids):
+        deleted += Contact.objects.filter(pk__in=chunk).delete()[1].get(Contact._meta.label, 0)
+    return deleted
+
+
+def _edit_ids(ids: list[int], values: dict, clear: set, tag_objs) -> int:
+    changed = _set_and_clear(ids, values, clear) if (values or clear) and ids else 0
+    if tag_objs and ids:
+        _tag_all(ids, tag_objs)
+    return changed
+
+
+def _audit_delete(actor, company, deleted: int, selected: int, sample_ids: list, extra=None) -> None:
+    audit.record(actor, f"Mass deleted {deleted} contacts",
+                 [audit.Change(Contact._meta.db_table, "Delete", f"{selected} rows",
+                               {"ids": sample_ids[:1000], **(extra or {})}, None)],
+                 company=company)
+
+
+def _audit_edit(actor, company, selected: int, values, clear, tag_names, extra=None) -> None:
+    audit.record(actor, f"Mass edited {selected} contacts",
+                 [audit.Change(Contact._meta.db_table, "Update", f"{selected} rows", None,
+                               {"set": values, "clear": sorted(clear), "add_tags": list(tag_names),
+                                **(extra or {})})],
+                 company=company)
+
+
 @transaction.atomic
 def mass_edit(*, actor: Actor, company, contacts, select_all: bool = False, add_tags=(), set_values=None,
               clear_keys=(), delete: bool = False) -> MassEditResult:
@@ -448,29 +500,213 @@ def mass_edit(*, actor: Actor, company, contacts, select_all: bool = False, add_
     contacts = contacts.filter(company=company)
     ids = list(contacts.order_by().values_list("pk", flat=True))
     if delete:
-        if select_all or (ids and len(ids) >= contacts_for(company).count()):
-            raise PermissionDenied(_("Deleting all contacts at once is not allowed."))
-        deleted = 0
-        for chunk in _chunks(ids):
-            deleted += Contact.objects.filter(pk__in=chunk).delete()[1].get(Contact._meta.label, 0)
-        audit.record(actor, f"Mass deleted {deleted} contacts",
-                     [audit.Change(Contact._meta.db_table, "Delete", f"{len(ids)} rows", {"ids": ids[:1000]}, None)],
-                     company=company)
+        _refuse_whole_base(company, len(ids), select_all)
+        deleted = _delete_ids(ids)
+        _audit_delete(actor, company, deleted, len(ids), ids)
         return MassEditResult(deleted=deleted)
-    values, cleared, errors = clean_attribute_values(company, set_values or {})
-    if errors:
-        raise attribute_errors(errors)
-    clear = set(clear_keys) | set(cleared)
-    known = {a.key for a in attributes_for(company)}
-    unknown = clear - known
-    if unknown:
-        raise ValidationError({"attributes": _("There is no attribute “%(k)s”.") % {"k": ", ".join(sorted(unknown))}})
+    values, clear = _clean_edit(company, set_values, clear_keys)
     tag_objs = tags_named(company, add_tags)
-    changed = _set_and_clear(ids, values, clear) if (values or clear) and ids else 0
-    if tag_objs and ids:
-        _tag_all(ids, tag_objs)
-    audit.record(actor, f"Mass edited {len(ids)} contacts",
-                 [audit.Change(Contact._meta.db_table, "Update", f"{len(ids)} rows", None,
-                               {"set": values, "clear": sorted(clear), "add_tags": [t.name for t in tag_objs]})],
-                 company=company)
+    changed = _edit_ids(ids, values, clear, tag_objs)
+    _audit_edit(actor, company, len(ids), values, clear, [t.name for t in tag_objs])
     return MassEditResult(selected=len(ids), changed=changed, tagged=len(ids) if tag_objs else 0)
+
+
+# --- mass edit of large selections, in the background ------------------------------------------------
+
+MASS_EDIT_JOB_BATCH = 20_000  # contacts per committed batch of a job
+MASS_EDIT_LEASE_NAMESPACE = 0x48524C46  # one worker runs a mass edit job
+MASS_EDIT_MAX_ATTEMPTS = 5
+
+
+def mass_edit_in_background(selected: int) -> bool:
+    """Selections larger than ``HERALD_MASS_EDIT_SYNC_LIMIT`` are edited by a worker."""
+    return selected > int(settings.HERALD_MASS_EDIT_SYNC_LIMIT)
+
+
+def selection_contacts(company, selection: dict, user=None):
+    """The company's contacts a stored selection describes — ``ids``, a ``target``, or
+    ``all`` with the list's filters (a query string) — resolved as the page does."""
+    contacts = contacts_for(company)
+    mode = selection.get("mode")
+    if mode == "ids":
+        return contacts.filter(pk__in=[int(i) for i in selection.get("ids") or []])
+    if mode == "target":
+        target = Target.objects.for_company(company).filter(pk=selection.get("target") or 0).first()
+        if target is None:
+            raise ValidationError(_("The target of this edit no longer exists."))
+        try:
+            return apply_criteria(contacts, company, target.filters)
+        except CriteriaError as exc:
+            raise ValidationError(str(exc))
+    if mode == "all":
+        from types import SimpleNamespace
+
+        from django.http import QueryDict
+
+        from ..tables import ContactTable
+
+        table = ContactTable(SimpleNamespace(user=user, GET=QueryDict(selection.get("filters") or "")), contacts,
+                             company=company)
+        if table.filter_errors:
+            raise ValidationError(_("The list's filters are not valid."))
+        return table.queryset.order_by()
+    raise ValidationError(_("Select at least one contact."))
+
+
+def _selects_all(selection: dict, user=None) -> bool:
+    """``all`` without filters: every contact (spec rule 2)."""
+    if selection.get("mode") != "all":
+        return False
+    from django.http import QueryDict
+
+    return not any(k not in ("sort", "page", "per_page", "mass_edit") and v
+                   for k, v in QueryDict(selection.get("filters") or "").items())
+
+
+@transaction.atomic
+def queue_mass_edit(*, actor: Actor, company, selection: dict, contacts, select_all: bool = False, add_tags=(),
+                    set_values=None, clear_keys=(), delete: bool = False) -> MassEditJob:
+    """Record a mass edit of a large selection and queue it. The edit is checked now (the
+    same refusals as :func:`mass_edit`); nothing is written to the contacts here."""
+    if delete:
+        _refuse_whole_base(company, contacts.filter(company=company).count(), select_all or _selects_all(selection))
+        values, clear, tag_names = {}, set(), []
+    else:
+        values, clear = _clean_edit(company, set_values, clear_keys)
+        tag_names = [str(n).strip() for n in add_tags if str(n).strip()]
+    job = MassEditJob.objects.create(
+        company=company, created_by=actor.user, delete=delete, add_tags=tag_names, set_values=values,
+        clear_keys=sorted(clear),
+        selection={"mode": selection.get("mode"), "ids": [int(i) for i in selection.get("ids") or []],
+                   "target": selection.get("target") or None, "filters": selection.get("filters") or ""})
+    from ..tasks import run_mass_edit as task
+
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return job
+
+
+def _job_actor(job) -> Actor:
+    return Actor(user=job.created_by, company=job.company)
+
+
+def _fail_job(job, message: str) -> None:
+    MassEditJob.objects.filter(pk=job.pk).update(status=MassEditStatus.FAILED, error_message=message,
+                                                 finished_at=timezone.now())
+    job.refresh_from_db()
+    audit.record(_job_actor(job), f"Mass edit failed: {message}"[:255],
+                 [audit.Change(MassEditJob._meta.db_table, "Update", str(job.pk), None,
+                               {"status": job.status, "error": message[:500], "processed": job.processed})],
+                 company=job.company)
+
+
+def run_mass_edit_job(job) -> str:
+    """Run (or continue) a mass edit job; returns its final status. Contacts are edited in
+    ascending id order, ``batch`` per transaction, and each transaction commits the
+    progress with ``last_id``: a job left RUNNING by a dead worker continues after the
+    last committed batch, never editing a contact twice. One worker at a time (a lease);
+    a second delivery of the task returns at once."""
+    from .imports import _lease
+
+    with _lease(job.pk, namespace=MASS_EDIT_LEASE_NAMESPACE) as held:
+        if not held:
+            return "busy"
+        with transaction.atomic():
+            job = (MassEditJob.objects.select_for_update(of=("self",)).select_related("company", "created_by")
+                   .filter(pk=job.pk).first())
+            if job is None or job.finished:
+                return job.status if job else "gone"
+            job.attempts += 1
+            if job.status == MassEditStatus.QUEUED:
+                job.status, job.started_at = MassEditStatus.RUNNING, timezone.now()
+            job.save(update_fields=["attempts", "status", "started_at"])
+        if job.attempts > MASS_EDIT_MAX_ATTEMPTS:
+            _fail_job(job, _("The edit stopped %(n)d times and was abandoned after %(done)s of %(total)s "
+                             "contacts.") % {"n": MASS_EDIT_MAX_ATTEMPTS, "done": job.processed, "total": job.total})
+            return job.status
+        try:
+            return _run_job(job, MASS_EDIT_JOB_BATCH)
+        except (ValidationError, PermissionDenied) as exc:
+            _fail_job(job, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+            return job.status
+
+
+def _next_batch(job, company, batch: int) -> tuple[list[int], int | None]:
+    """The next ``batch`` selected contact ids after the checkpoint, ascending, and the new
+    checkpoint (None when the selection is done)."""
+    if job.selection.get("mode") == "ids":
+        wanted = sorted(i for i in {int(i) for i in job.selection.get("ids") or []} if i > job.last_id)[:batch]
+        if not wanted:
+            return [], None
+        ids = list(contacts_for(company).filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True))
+        return ids, wanted[-1]
+    ids = list(selection_contacts(company, job.selection, job.created_by).filter(company=company)
+               .filter(pk__gt=job.last_id).order_by("pk").values_list("pk", flat=True)[:batch])
+    return ids, (ids[-1] if ids else None)
+
+
+def _run_job(job, batch: int) -> str:
+    company = job.company
+    remaining = selection_contacts(company, job.selection, job.created_by).filter(company=company)
+    remaining = remaining.filter(pk__gt=job.last_id)
+    # Every refusal before the first write of this run.
+    tag_objs, values, clear = [], {}, set()
+    if job.delete:
+        _refuse_whole_base(company, remaining.count(), _selects_all(job.selection))
+    else:
+        values, clear = _clean_edit(company, job.set_values, job.clear_keys)
+    if not job.total:
+        MassEditJob.objects.filter(pk=job.pk).update(total=job.processed + remaining.count())
+    if not job.delete and job.add_tags:
+        tag_objs = tags_named(company, job.add_tags)
+    while True:
+        with transaction.atomic():
+            job = MassEditJob.objects.select_for_update(of=("self",)).select_related("company").get(pk=job.pk)
+            ids, checkpoint = _next_batch(job, company, batch)
+            if checkpoint is None:
+                break
+            job.last_id = checkpoint
+            if not ids:  # explicit ids that no longer exist
+                job.save(update_fields=["last_id"])
+                continue
+            if job.delete:
+                # the rule again per batch: never the whole remaining base
+                _refuse_whole_base(company, len(ids))
+                job.deleted += _delete_ids(ids)
+                if len(job.sample_ids) < 1000:
+                    job.sample_ids = job.sample_ids + ids[:1000 - len(job.sample_ids)]
+            else:
+                job.changed += _edit_ids(ids, values, clear, tag_objs)
+                job.tagged += len(ids) if tag_objs else 0
+            job.processed += len(ids)
+            job.total = max(job.total, job.processed)
+            job.save(update_fields=["deleted", "sample_ids", "changed", "tagged", "processed", "last_id", "total"])
+    with transaction.atomic():
+        job.status, job.finished_at = MassEditStatus.DONE, timezone.now()
+        job.total = job.processed
+        job.save(update_fields=["status", "finished_at", "total"])
+        extra = {"job": job.pk}
+        if job.delete:
+            _audit_delete(_job_actor(job), company, job.deleted, job.processed, job.sample_ids, extra)
+        else:
+            _audit_edit(_job_actor(job), company, job.processed, values, clear, [t.name for t in tag_objs], extra)
+    return job.status
+
+
+def resume_stalled_mass_edit(job) -> bool:
+    """A job left RUNNING (or QUEUED) with no worker holding it is queued again; called by
+    the status poll. It continues from its checkpoint."""
+    from .imports import _lease
+
+    if job.status != MassEditStatus.RUNNING:
+        return False
+    with _lease(job.pk, namespace=MASS_EDIT_LEASE_NAMESPACE) as held:
+        if not held or not MassEditJob.objects.filter(pk=job.pk, status=MassEditStatus.RUNNING).exists():
+            return False
+    from ..tasks import run_mass_edit as task
+
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return True
+
+
+def mass_edit_jobs_for(company):
+    return MassEditJob.objects.for_company(company)

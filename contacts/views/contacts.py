@@ -37,7 +37,7 @@ from ..forms import (
     attribute_field_name,
     attribute_initial,
 )
-from ..models import Contact, Target
+from ..models import Contact, MassEditJob, Target
 from ..tables import ContactTable
 
 OPTOUTS_BLOCK = "contacts/optouts/_contact_optouts.html"
@@ -301,6 +301,11 @@ class Selection:
         """Every contact, unfiltered: *Delete contacts* is not offered (spec rule 2)."""
         return self.mode == "all" and not _has_filters(self.filters)
 
+    def stored(self) -> dict:
+        """The selection as a background mass edit job keeps it."""
+        return {"mode": self.mode, "ids": list(self.ids), "target": self.target.pk if self.target else None,
+                "filters": self.filters}
+
     def hidden(self) -> dict:
         return {"selection": self.mode, "ids": ",".join(map(str, self.ids)),
                 "target": self.target.pk if self.target else "", "filters": self.filters}
@@ -338,6 +343,15 @@ class MassEditView(ContactsAccessMixin, View):
         if action == "delete":
             if selection.all_records:
                 raise PermissionDenied(_("Deleting all contacts at once is not allowed."))
+            if services.mass_edit_in_background(queryset.count()):
+                try:
+                    job = services.queue_mass_edit(actor=self.actor, company=self.company,
+                                                   selection=selection.stored(), contacts=queryset,
+                                                   select_all=selection.all_records, delete=True)
+                except PermissionDenied as exc:
+                    form = MassEditForm(company=self.company, attributes=attributes)
+                    return self.render(form, selection, queryset, status=403, error=str(exc))
+                return redirect("contacts:mass_edit_job", job.pk)
             try:
                 result = services.mass_edit(actor=self.actor, company=self.company, contacts=queryset,
                                             select_all=selection.all_records, delete=True)
@@ -353,6 +367,16 @@ class MassEditView(ContactsAccessMixin, View):
                 form.add_error(None, _("Nothing to change: add a tag, set a value, or tick attributes to clear."))
             else:
                 data = form.cleaned_data
+                if services.mass_edit_in_background(queryset.count()):
+                    try:
+                        job = services.queue_mass_edit(
+                            actor=self.actor, company=self.company, selection=selection.stored(), contacts=queryset,
+                            select_all=selection.all_records, add_tags=data["tags"],
+                            set_values=data["set_values"], clear_keys=data["clear_keys"])
+                    except ValidationError as exc:
+                        apply_errors(form, exc)
+                        return self.render(form, selection, queryset, status=422)
+                    return redirect("contacts:mass_edit_job", job.pk)
                 try:
                     with transaction.atomic():
                         result = services.mass_edit(actor=self.actor, company=self.company, contacts=queryset,
@@ -373,3 +397,29 @@ class MassEditView(ContactsAccessMixin, View):
             "can_delete": not selection.all_records, "tag_names_json": json.dumps(form["tags"].value() or []),
             "tag_search_url": reverse("contacts:tag_search"), "active_tab": "contacts",
         }, status=status)
+
+
+class MassEditJobView(ContactsAccessMixin, View):
+    """A mass edit running in the background: progress (polled), then the summary."""
+
+    template_name = "contacts/mass_edit_job.html"
+
+    def get_job(self, pk):
+        try:
+            return services.mass_edit_jobs_for(self.company).get(pk=pk)
+        except MassEditJob.DoesNotExist:
+            raise Http404
+
+    def get(self, request, pk):
+        job = self.get_job(pk)
+        return render(request, self.template_name, {"job": job, "active_tab": "contacts"})
+
+
+class MassEditJobStatusView(MassEditJobView):
+    """The progress partial, for htmx polling; a stalled job is queued again."""
+
+    def get(self, request, pk):
+        job = self.get_job(pk)
+        services.resume_stalled_mass_edit(job)
+        job.refresh_from_db()
+        return render(request, "contacts/_mass_edit_job_status.html", {"job": job})
