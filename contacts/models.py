@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.channel_types import Channel
 from portal.tenancy import TenantModel
@@ -168,7 +169,7 @@ class OptOutSource(models.TextChoices):
     USER = "user", _("Portal user")
     WORD = "word", _("Opt-out word")
     API = "api", _("API")
-    IMPORT = "import", _("Import")
+    IMPORT = "import", pgettext_lazy("opt-out source", "Import")
     CHATBOT = "chatbot", _("Chatbot")
 
 

@@ -177,3 +177,14 @@ def test_the_confirmation_word_is_not_translated(po):
     """The user must type ``delete-account`` literally, whatever the language."""
     entry = po.find("Type delete-account to confirm.")
     assert entry is not None and "delete-account" in entry.msgstr
+
+
+def test_import_as_an_opt_out_source_reads_as_a_noun_in_spanish(db):
+    """One English word, two Spanish ones: the *Import* button and the opt-out source."""
+    from django.utils import translation
+
+    from contacts.models import OptOutSource
+
+    with translation.override("es"):
+        assert str(OptOutSource.IMPORT.label) == "Importación"
+        assert translation.gettext("Import") == "Importar"
