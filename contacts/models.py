@@ -190,6 +190,22 @@ class OptOut(TenantModel):
         constraints = [models.UniqueConstraint(fields=["contact", "channel", "sender"], name="opt_out_unique")]
 
 
+class BackgroundJob(TenantModel):
+    """What every background job of the contact base records: who started it, when it
+    ran, and why it failed. Newest first."""
+
+    error_message = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
 class DuplicateMode(models.TextChoices):
     SKIP = "skip", _("Do not import")
     OVERRIDE = "override", _("Override")
@@ -204,7 +220,7 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class ContactImport(TenantModel):
+class ContactImport(BackgroundJob):
     """One uploaded file going through the wizard (spec P§6.8). Progress is checkpointed
     in ``processed_rows`` so that a restarted worker resumes instead of starting over."""
 
@@ -228,15 +244,6 @@ class ContactImport(TenantModel):
     duplicate_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     error_report = models.FileField(upload_to="imports/errors/%Y/%m/", blank=True)
-    error_message = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return self.original_name
@@ -267,7 +274,7 @@ class MassEditStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class MassEditJob(TenantModel):
+class MassEditJob(BackgroundJob):
     """A mass edit of a large selection, run by a worker (spec P§6.5). The selection is
     stored as the page sends it (``{"mode": "ids" | "target" | "all", "ids", "target",
     "filters"}``) and resolved again by the worker; contacts are edited in ascending id
@@ -288,15 +295,6 @@ class MassEditJob(TenantModel):
     last_id = models.BigIntegerField(default=0)  # checkpoint: every selected contact up to here is done
     sample_ids = models.JSONField(default=list, blank=True)  # the first deleted ids, for the audit
     attempts = models.PositiveIntegerField(default=0)
-    error_message = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"mass edit {self.pk}"
