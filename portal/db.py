@@ -1,0 +1,110 @@
+"""Bulk writes the ORM has no fast form for (PostgreSQL; other databases fall back to the
+ORM). At a thousand rows per statement these are 10–100x faster than ``bulk_update`` /
+``bulk_create``: parameters travel as one array per column (``unnest``) or through ``COPY``,
+instead of thousands of placeholders."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connection, models
+
+
+def _is_json(field) -> bool:
+    return isinstance(field, models.JSONField)
+
+
+def _array_type(field) -> str:
+    if _is_json(field):
+        return "text"
+    db_type = field.db_type(connection) or "text"
+    if db_type.startswith("varchar"):
+        return "text"
+    if db_type in ("serial", "bigserial"):
+        return {"serial": "integer", "bigserial": "bigint"}[db_type]
+    return db_type.split(" ")[0]
+
+
+def _value(field, obj):
+    value = getattr(obj, field.attname)
+    if _is_json(field):
+        return None if value is None else json.dumps(value, cls=field.encoder)
+    return field.get_db_prep_save(value, connection)
+
+
+def _raw(field, obj):
+    """The value as psycopg adapts it itself (uuid, datetime, Decimal, int, str, bool):
+    skips the ORM's per-value preparation, which dominates COPY of small rows."""
+    value = getattr(obj, field.attname)
+    if _is_json(field):
+        return None if value is None else json.dumps(value, cls=field.encoder)
+    return value
+
+
+def copy_rows(model, columns: list[str], rows) -> None:
+    """``COPY`` plain tuples into the model's table (PostgreSQL only): the fastest insert
+    for hot paths that already hold the values. JSON values must be given as text."""
+    meta = model._meta
+    names = ", ".join(f'"{meta.get_field(c).column}"' for c in columns)
+    with connection.cursor() as cursor:
+        with cursor.copy(f'COPY "{meta.db_table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def bulk_update_values(model, objs, fields: list[str], batch_size: int = 5000) -> int:
+    """``Model.objects.bulk_update(objs, fields)`` as one ``UPDATE … FROM unnest(arrays)``
+    per batch on PostgreSQL. Returns the rows updated."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_update(objs, fields, batch_size=1000)
+    meta = model._meta
+    pk = meta.pk
+    columns = [meta.get_field(name) for name in fields]
+    arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in [pk, *columns])
+    names = ", ".join(["pk"] + [f"c{i}" for i in range(len(columns))])
+    assignments = ", ".join(f'"{f.column}" = v.c{i}' + ("::jsonb" if _is_json(f) else "")
+                            for i, f in enumerate(columns))
+    sql = (f'UPDATE "{meta.db_table}" AS t SET {assignments} FROM unnest({arrays}) AS v({names}) '
+           f'WHERE t."{pk.column}" = v.pk')
+    updated = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch_size):
+            chunk = objs[start:start + batch_size]
+            params = [[pk.get_db_prep_value(o.pk, connection) for o in chunk]]
+            params += [[_value(f, o) for o in chunk] for f in columns]
+            cursor.execute(sql, params)
+            updated += cursor.rowcount
+    return updated
+
+
+def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False) -> None:
+    """Insert rows with ``COPY`` on PostgreSQL (``bulk_create`` elsewhere). The objects
+    carry their primary key; or, with ``assign_ids``, an identity key is drawn from the
+    table's sequence first and set on the objects; otherwise the database generates it
+    and the objects do not learn it. No signals."""
+    objs = list(objs)
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return
+    meta = model._meta
+    if assign_ids and getattr(objs[0], meta.pk.attname) is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [meta.db_table, meta.pk.column, len(objs)])
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                setattr(obj, meta.pk.attname, pk)
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
+    for obj in objs:  # what the ORM would do: auto_now_add and defaults already set by __init__
+        for field in fields:
+            if getattr(field, "auto_now_add", False) and getattr(obj, field.attname) is None:
+                setattr(obj, field.attname, field.pre_save(obj, add=True))
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        with cursor.copy(f'COPY "{meta.db_table}" ({columns}) FROM STDIN') as copy:
+            for obj in objs:
+                copy.write_row([_raw(f, obj) for f in fields])
