@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +79,9 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "contacts",
+    "messaging",
+    "webhooks",
+    "assets",
 ]
 
 MIDDLEWARE = [
@@ -116,7 +120,16 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if env_bool("HERALD_DB_POOL", True):
+        # A connection pool per process (psycopg_pool): under ASGI every request may run on
+        # another thread, and persistent per-thread connections would pile up; the pool
+        # also spares each request a connect.
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(env("HERALD_DB_POOL_MIN", "2")), "max_size": int(env("HERALD_DB_POOL_MAX", "20")),
+            "timeout": 10}
+    else:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -155,10 +168,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = (Queue("default"), Queue("priority"))
+CELERY_TASK_ROUTES = {
+    # The priority lane: API, conversation and OTP sends never queue behind a broadcast.
+    "messaging.tasks.dispatch_priority": {"queue": "priority"},
+}
 CELERY_BEAT_SCHEDULE = {
     "lock-inactive-accounts": {
         "task": "accounts.tasks.lock_inactive_accounts",
         "schedule": timedelta(hours=1),
+    },
+    "messaging-dispatch-sweep": {  # safety net: kicks gateways with queued messages
+        "task": "messaging.tasks.dispatch_sweep",
+        "schedule": timedelta(seconds=5),
+    },
+    "messaging-fallback-sweep": {  # plans whose step deadline passed move on
+        "task": "messaging.tasks.fallback_sweep",
+        "schedule": timedelta(seconds=2),
+    },
+    "messaging-recover": {  # claims left by a dead worker, reports that overtook their message
+        "task": "messaging.tasks.recover",
+        "schedule": timedelta(seconds=60),
+    },
+    "portal-purge-idempotency-keys": {
+        "task": "portal.tasks.purge_idempotency_keys",
+        "schedule": timedelta(hours=1),
+    },
+    "webhooks-deliver-due": {
+        "task": "webhooks.tasks.deliver_due",
+        "schedule": timedelta(seconds=5),
     },
 }
 
@@ -291,4 +329,19 @@ HERALD_IMPORT_WORKERS = int(env("HERALD_IMPORT_WORKERS", "2"))  # processes norm
 HERALD_IMPORT_PARALLEL_MIN_ROWS = int(env("HERALD_IMPORT_PARALLEL_MIN_ROWS", "20000"))
 HERALD_IMPORT_SYNC_CHECK_ROWS = int(env("HERALD_IMPORT_SYNC_CHECK_ROWS", "5000"))  # larger files are checked in the background
 # Mass edit (spec P§6.5): larger selections are edited by a worker, with a progress page.
+HERALD_ENCRYPTION_KEYS = env_list("HERALD_ENCRYPTION_KEYS")  # Fernet keys, newest first; default: derived from SECRET_KEY
+# Messaging engine (docs/messaging.md)
+HERALD_DISPATCH_BATCH = int(env("HERALD_DISPATCH_BATCH", "500"))  # messages claimed per provider call
+HERALD_DISPATCH_SLICE_SECONDS = float(env("HERALD_DISPATCH_SLICE_SECONDS", "5"))  # one dispatch task's run
+HERALD_INFLIGHT_TIMEOUT_SECONDS = int(env("HERALD_INFLIGHT_TIMEOUT_SECONDS", "300"))  # claim of a dead worker
+HERALD_FALLBACK_BATCH = int(env("HERALD_FALLBACK_BATCH", "5000"))  # plans advanced per sweep statement
+# API Idempotency-Key (docs/api.md §3): how long a key is kept; when an unfinished one may be taken over.
+HERALD_IDEMPOTENCY_TTL_HOURS = int(env("HERALD_IDEMPOTENCY_TTL_HOURS", "24"))
+HERALD_IDEMPOTENCY_STALE_SECONDS = int(env("HERALD_IDEMPOTENCY_STALE_SECONDS", "300"))
+# Client webhooks (docs/api.md §10)
+HERALD_WEBHOOKS_ALLOW_PRIVATE = env_bool("HERALD_WEBHOOKS_ALLOW_PRIVATE", False)  # SSRF guard off: dev/tests only
+HERALD_WEBHOOK_TIMEOUT = float(env("HERALD_WEBHOOK_TIMEOUT", "15"))  # seconds per POST
+HERALD_WEBHOOK_WORKERS = int(env("HERALD_WEBHOOK_WORKERS", "8"))  # POSTs in parallel per sweep batch
+HERALD_WEBHOOK_BATCH = int(env("HERALD_WEBHOOK_BATCH", "200"))  # attempts per deliver_due run
+HERALD_WEBHOOK_ROTATION_GRACE_HOURS = float(env("HERALD_WEBHOOK_ROTATION_GRACE_HOURS", "24"))
 HERALD_MASS_EDIT_SYNC_LIMIT = int(env("HERALD_MASS_EDIT_SYNC_LIMIT", "5000"))

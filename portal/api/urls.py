@@ -12,6 +12,7 @@ from portal.api.errors import not_found
 V1 = [
     path("", include("accounts.api.urls")),
     path("", include("contacts.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 urlpatterns = [

@@ -63,7 +63,7 @@ class EmbeddedWorker:
 
 def start_embedded_worker(*, beat: bool = True, pool: str = "threads", concurrency: int = 2,
                           queues: list[str] | None = None, schedule_filename: str | Path | None = None,
-                          ready_timeout: float = 30.0) -> EmbeddedWorker:
+                          ready_timeout: float = 30.0, name: str = "embedded") -> EmbeddedWorker:
     """Start a Celery worker (and beat) for ``portal.celery.app`` in daemon threads and
     wait until the worker consumes. ``runherald`` and the tests use this same helper."""
     from portal.celery import app
@@ -71,7 +71,7 @@ def start_embedded_worker(*, beat: bool = True, pool: str = "threads", concurren
     app.finalize()
     worker = _EmbeddedWorkController(
         app=app,
-        hostname=f"embedded@{socket.gethostname()}",
+        hostname=f"{name}@{socket.gethostname()}",
         pool=pool,
         concurrency=concurrency,
         queues=queues or [settings.CELERY_TASK_DEFAULT_QUEUE],
@@ -127,10 +127,14 @@ class Command(BaseCommand):
         self._quiet_expected_warnings(broker)
         self._banner(options)
 
-        embedded = None
+        embedded = priority = None
         if not options["no_worker"]:
             embedded = start_embedded_worker(beat=not options["no_beat"], pool=options["pool"],
                                              concurrency=options["concurrency"])
+            # The priority lane (API, conversation, OTP messages) has a worker of its own, so
+            # it never waits behind a broadcast's dispatch tasks.
+            priority = start_embedded_worker(beat=False, pool="threads", concurrency=1,
+                                             queues=["priority"], name="priority")
             self.stdout.write(f"Celery worker{'' if options['no_beat'] else ' and beat'} running in this "
                               f"process (broker {broker.split('://', 1)[0]}://, pool {options['pool']}).")
         config = uvicorn.Config("portal.asgi:application", host=options["host"], port=options["port"],
@@ -138,8 +142,9 @@ class Command(BaseCommand):
         try:
             uvicorn.Server(config).run()
         finally:
-            if embedded is not None:
-                embedded.stop()
+            for worker in (priority, embedded):
+                if worker is not None:
+                    worker.stop()
 
     @staticmethod
     def _quiet_expected_warnings(broker: str) -> None:

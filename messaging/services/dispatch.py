@@ -1,0 +1,344 @@
+"""Dispatch: queued messages → the provider, in batches per gateway (docs/messaging.md §3).
+
+The order of one batch: claim (a committed ``in_flight_since``) and open attempts, in one
+transaction → wait for the gateway's tokens → ``driver.send_batch`` → apply the results in
+bulk (status, provider id, attempts, history, plans, webhooks) in one transaction. A
+message is never claimed twice; a claim left by a dead worker is settled by ``recover``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from messaging import ratelimit
+from messaging.models import Attempt, Gateway, Message, MessageStatus, PendingReport, Priority
+from messaging.providers import driver_for
+from messaging.providers.base import OutboundMessage, Report, SendResult
+from messaging.services.status import Update, apply_updates, record_changes
+from portal.db import copy_insert
+
+logger = logging.getLogger(__name__)
+
+# Failures where the provider certainly got nothing (HTTP: the connection failed; SMPP: no
+# bind): the message goes back to the queue
+# (a new attempt) up to MAX_ATTEMPTS times.
+RETRYABLE = frozenset({"connection_error", "not_connected"})
+MAX_ATTEMPTS = 3
+OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int = 0
+    submitted: int = 0
+    failed: int = 0
+    requeued: int = 0
+
+
+# --- kicking ------------------------------------------------------------------------------
+
+def _kick_key(gateway_id: int, priority: int) -> str:
+    return f"herald:kick:{priority}:{gateway_id}"
+
+
+def kick(pairs) -> None:
+    """Start dispatching gateways that just got messages: ``pairs`` of (gateway id,
+    priority). A task is published only when none is pending for that gateway and lane: the
+    flag set here (one ``SET NX``) is cleared by the task as it starts, *before* it claims,
+    so a message committed before the clear is claimed by it and one committed after sets
+    the flag again and publishes a new task. Under load this spares a broker publish per
+    API call; nothing can be left behind."""
+    from messaging import tasks
+
+    for gateway_id, priority in set(pairs):
+        if cache.add(_kick_key(gateway_id, priority), 1, timeout=60):
+            task = tasks.dispatch_priority if priority == Priority.HIGH else tasks.dispatch_gateway
+            task.delay(gateway_id)
+
+
+def kicked(gateway_id: int, priority: int) -> None:
+    """Called by a dispatch task as it starts: the next kick publishes a new task."""
+    cache.delete(_kick_key(gateway_id, priority))
+
+
+def kick_after_commit(pairs) -> None:
+    pairs = set(pairs)
+    transaction.on_commit(lambda: kick(pairs))
+
+
+def gateways_with_work() -> list[int]:
+    """Active gateways that have queued, unclaimed messages (one cheap EXISTS each)."""
+    return [g.pk for g in Gateway.objects.filter(is_active=True).only("pk")
+            if Message.objects.filter(gateway_id=g.pk, status=MessageStatus.QUEUED,
+                                      in_flight_since__isnull=True).exists()]
+
+
+# --- claiming -----------------------------------------------------------------------------
+
+_QUEUED = "gateway_id = %s AND status = 'queued' AND in_flight_since IS NULL"
+
+
+def _companies_with_bulk(gateway_id: int) -> list[int]:
+    """Companies with messages queued on the gateway: a loose index scan on PostgreSQL
+    (one probe of ``message_dispatch_company`` per company, however long the queue)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "WITH RECURSIVE c AS ("
+                f" (SELECT company_id FROM messaging_message WHERE {_QUEUED} ORDER BY company_id LIMIT 1)"
+                " UNION ALL SELECT (SELECT m.company_id FROM messaging_message m WHERE m.gateway_id = %s"
+                "  AND m.status = 'queued' AND m.in_flight_since IS NULL"
+                "  AND m.company_id > c.company_id ORDER BY m.company_id LIMIT 1) FROM c"
+                "  WHERE c.company_id IS NOT NULL)"
+                " SELECT company_id FROM c WHERE company_id IS NOT NULL LIMIT 1000", [gateway_id, gateway_id])
+        else:
+            cursor.execute(f"SELECT DISTINCT company_id FROM messaging_message WHERE {_QUEUED} LIMIT 1000",
+                           [gateway_id])
+        return [row[0] for row in cursor.fetchall()]
+
+
+_CLAIMED = "id, company_id, channel, address, sender, content, encoding, segments, attempt_count"
+
+
+def _claim_sql(extra: str, limit: int) -> str:
+    postgres = connection.vendor == "postgresql"
+    now = "now()" if postgres else "%s"
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    return (f"UPDATE messaging_message SET in_flight_since = {now}, attempt_count = attempt_count + 1 "
+            f"WHERE id IN (SELECT id FROM messaging_message WHERE {_QUEUED}{extra} ORDER BY priority DESC, id "
+            f"LIMIT {int(limit)}{lock}) RETURNING {_CLAIMED}")
+
+
+def _claim_rows(gateway_id: int, limit: int, extra: str = "", params=()) -> list[OutboundMessage]:
+    if limit <= 0:
+        return []
+    args = ([] if connection.vendor == "postgresql" else [timezone.now()]) + [gateway_id, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(extra, limit), args)
+        rows = cursor.fetchall()
+    claimed = []
+    for pk, company_id, channel, address, sender, content, encoding, segments, attempt in rows:
+        claimed.append(OutboundMessage(
+            id=pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)), company_id=company_id, channel=channel,
+            address=address, sender=sender, content=json.loads(content) if isinstance(content, str) else content,
+            encoding=encoding, segments=segments, attempt=attempt))
+    # RETURNING gives no order (PostgreSQL returns the rows as it updated them): put them
+    # back in queue order (every call claims one priority level, so by id).
+    claimed.sort(key=lambda m: m.id)
+    return claimed
+
+
+def claim(gateway_id: int, limit: int, *, priority_only: bool = False) -> list[OutboundMessage]:
+    """Claim up to ``limit`` queued messages of a gateway (priority ones first, then bulk
+    ones shared evenly between the companies that have some queued) and count the
+    attempt. Commits nothing: call inside a transaction. Returns them in claim order."""
+    claimed = _claim_rows(gateway_id, limit, " AND priority = 1")
+    if priority_only or len(claimed) >= limit:
+        return claimed
+    companies = _companies_with_bulk(gateway_id)
+    if len(companies) <= 1:
+        return claimed + _claim_rows(gateway_id, limit - len(claimed), " AND priority = 0")
+    share = max(1, (limit - len(claimed)) // len(companies))
+    for company_id in companies:
+        if len(claimed) >= limit:
+            break
+        claimed += _claim_rows(gateway_id, min(share, limit - len(claimed)), " AND priority = 0 AND company_id = %s",
+                               [company_id])
+    if len(claimed) < limit:
+        # Companies with less than their share left room: fill the batch (oldest first)
+        # rather than send it half empty while messages wait.
+        claimed += _claim_rows(gateway_id, limit - len(claimed), " AND priority = 0")
+    return claimed
+
+
+# --- one batch ----------------------------------------------------------------------------
+
+def send_batch(gateway: Gateway, *, priority_only: bool = False, limit: int | None = None) -> BatchOutcome:
+    """Claim, send and settle one batch of the gateway's queue."""
+    driver = driver_for(gateway)
+    size = min(limit or settings.HERALD_DISPATCH_BATCH, driver.max_batch, max(gateway.tps, 1))
+    with transaction.atomic():
+        outbound = claim(gateway.pk, size, priority_only=priority_only)
+    if not outbound:
+        return BatchOutcome()
+    try:
+        ratelimit.wait_for(gateway.pk, gateway.tps, len(outbound))
+    except Exception:
+        # The rate limiter (Redis) is down: nothing was sent, so the batch goes back to
+        # the queue at once rather than waiting for the recovery sweep.
+        Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
+            in_flight_since=None, attempt_count=F("attempt_count") - 1)
+        raise
+    started_at, started = timezone.now(), time.monotonic()
+    try:
+        results = driver.send_batch(outbound)
+        if len(results) != len(outbound):
+            raise RuntimeError(f"driver returned {len(results)} results for {len(outbound)} messages")
+    except Exception as exc:  # noqa: BLE001 - the whole batch's outcome is unknown
+        logger.exception("gateway %s: send_batch failed", gateway.pk)
+        results = [SendResult(m.id, MessageStatus.FAILED, error_code="provider_error",
+                              error_text=f"The provider call failed: {exc}") for m in outbound]
+    duration = int((time.monotonic() - started) * 1000)
+    outcome = settle(gateway, outbound, results, started_at=started_at, duration_ms=duration)
+    try:
+        after = getattr(driver, "after_submit", None)
+        if after is not None:
+            after([r for r in results if r.status == MessageStatus.SUBMITTED])
+    except Exception:  # noqa: BLE001
+        logger.exception("gateway %s: after_submit failed", gateway.pk)
+    return outcome
+
+
+def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[SendResult], *, started_at=None,
+           duration_ms: int | None = None, attempt_error: str = "") -> BatchOutcome:
+    """Apply a batch's results — statuses, attempts, history, plans, webhooks — and put
+    the retryable failures back in the queue. One transaction."""
+    now = timezone.now()
+    outcome = BatchOutcome(claimed=len(outbound))
+    updates, requeue, attempts = [], [], []
+    # A delivery report the provider gave with the submit (the simulator without delay) is
+    # applied in the same statement; the submit still goes to the history first.
+    inline_reports = getattr(driver_for(gateway), "inline_reports", None)
+    inline = inline_reports([r for r in results if r.status == MessageStatus.SUBMITTED]) if inline_reports else {}
+    submits = {}
+    for message, result in zip(outbound, results, strict=True):
+        ok = result.status == MessageStatus.SUBMITTED
+        attempts.append(Attempt(
+            message_id=message.id, number=message.attempt, gateway_id=gateway.pk, started_at=started_at or now,
+            finished_at=now, duration_ms=duration_ms, ok=ok,
+            error=attempt_error or ("" if ok else result.error_text or result.error_code),
+            request=result.request, response=result.response or {
+                "provider_message_id": result.provider_message_id, "provider_status": result.provider_status}))
+        if ok:
+            outcome.submitted += 1
+        elif result.error_code in RETRYABLE and message.attempt < MAX_ATTEMPTS:
+            requeue.append(message.id)
+            outcome.requeued += 1
+            continue
+        else:
+            outcome.failed += 1
+        report = inline.get(message.id) if ok else None
+        if report is not None:
+            submits[message.id] = result
+            updates.append(Update(message.id, report.status, provider_status=report.provider_status,
+                                  error_code=report.error_code, error_text=report.error_text,
+                                  provider_message_id=result.provider_message_id, at=now))
+            continue
+        updates.append(Update(message.id, result.status, provider_status=result.provider_status,
+                              error_code=result.error_code, error_text=result.error_text,
+                              provider_message_id=result.provider_message_id, at=now))
+    with transaction.atomic():
+        changed = apply_updates(updates)
+        prior = [dataclasses.replace(c, status=MessageStatus.SUBMITTED, provider_status=submits[c.id].provider_status,
+                                     error_code="", error_text="", late=False)
+                 for c in changed if c.id in submits]
+        if len(changed) < len(outbound):
+            # Re-queued rows, and rows a report had already moved on, are released too.
+            Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
+                in_flight_since=None)
+        changed_ids = {c.id for c in changed}
+        for result in results:
+            if result.provider_message_id and result.message_id not in changed_ids:
+                # Rare: a report (by our id) overtook this submit response and moved the
+                # status on; the message still needs the provider's id for later reports.
+                Message.objects.filter(pk=result.message_id, provider_message_id="").update(
+                    provider_message_id=result.provider_message_id[:100])
+        copy_insert(Attempt, attempts)
+        record_changes(changed, prior)
+        _match_pending(gateway, [r.provider_message_id for r in results if r.provider_message_id])
+    return outcome
+
+
+def _match_pending(gateway: Gateway, provider_ids: list[str]) -> None:
+    """Reports that overtook their submit response: apply them now."""
+    if not provider_ids or not PendingReport.objects.filter(gateway=gateway).exists():
+        return
+    pending = list(PendingReport.objects.filter(gateway=gateway, provider_message_id__in=provider_ids))
+    if pending:
+        from messaging.services.intake import apply_reports
+
+        PendingReport.objects.filter(pk__in=[p.pk for p in pending]).delete()
+        apply_reports(gateway, [Report.from_json(p.report) for p in pending])
+
+
+def run(gateway_id: int, *, priority_only: bool = False, seconds: float | None = None) -> int:
+    """Dispatch a gateway's queue for up to ``seconds``; returns the messages claimed."""
+    gateway = Gateway.objects.filter(pk=gateway_id, is_active=True).first()
+    if gateway is None:
+        return 0
+    deadline = time.monotonic() + (seconds if seconds is not None else settings.HERALD_DISPATCH_SLICE_SECONDS)
+    total = 0
+    while time.monotonic() < deadline:
+        outcome = send_batch(gateway, priority_only=priority_only)
+        total += outcome.claimed
+        if not outcome.claimed:
+            break
+    return total
+
+
+# --- recovery -----------------------------------------------------------------------------
+
+def recover(older_than: float | None = None) -> dict:
+    """Settle claims left by a worker that died between claim and settle. The driver is
+    asked whether the provider got them (``reconcile``): a confirmed submit is applied, a
+    confirmed "never received" goes back to the queue, and when the provider cannot tell
+    the message ends ``failed / outcome_unknown`` — never sent twice. Each gets an attempt
+    row saying the worker stopped."""
+    seconds = older_than if older_than is not None else settings.HERALD_INFLIGHT_TIMEOUT_SECONDS
+    cutoff = timezone.now() - timezone.timedelta(seconds=seconds)
+    stats = {"confirmed": 0, "requeued": 0, "unknown": 0}
+    gateway_ids = set(Message.objects.filter(in_flight_since__lt=cutoff).values_list("gateway_id", flat=True)
+                      .distinct())
+    for gateway_id in gateway_ids:
+        gateway = Gateway.objects.filter(pk=gateway_id).first()
+        with transaction.atomic():
+            messages = list(Message.objects.select_for_update(skip_locked=True)
+                            .filter(gateway_id=gateway_id, in_flight_since__lt=cutoff)[:5000])
+            if not messages:
+                continue
+            outbound = [OutboundMessage(id=m.pk, company_id=m.company_id, channel=m.channel, address=m.address,
+                                        sender=m.sender, content=m.content, encoding=m.encoding,
+                                        segments=m.segments, attempt=m.attempt_count) for m in messages]
+            known = None
+            if gateway is not None:
+                try:
+                    known = driver_for(gateway).reconcile(outbound)
+                except Exception:  # noqa: BLE001
+                    logger.exception("gateway %s: reconcile failed", gateway_id)
+            known = known or {}
+            stopped = "The worker stopped during this attempt."
+            results, back = [], []
+            for message in outbound:
+                if message.id in known and known[message.id] is None:
+                    back.append(message)
+                elif message.id in known:
+                    results.append(known[message.id])
+                else:
+                    results.append(SendResult(message.id, MessageStatus.FAILED, error_code=OUTCOME_UNKNOWN,
+                                              error_text="The worker stopped while sending; the provider cannot "
+                                                         "say whether it got the message, so it is not sent again."))
+            now = timezone.now()
+            copy_insert(Attempt, [Attempt(message_id=m.id, number=m.attempt, gateway_id=gateway_id, started_at=now,
+                                          finished_at=now, ok=False,
+                                          error=stopped + " The provider confirms it did not receive the message; "
+                                                          "it goes back to the queue.") for m in back])
+            Message.objects.filter(pk__in=[m.id for m in back]).update(in_flight_since=None)
+            stats["requeued"] += len(back)
+            by_id = {m.id: m for m in outbound}
+            sent = [by_id[r.message_id] for r in results]
+            stats["confirmed"] += sum(1 for r in results if r.status == MessageStatus.SUBMITTED)
+            stats["unknown"] += sum(1 for r in results if r.error_code == OUTCOME_UNKNOWN)
+            if results and gateway is not None:
+                settle(gateway, sent, results, attempt_error=stopped)
+    return stats

@@ -1,0 +1,420 @@
+"""Sending: from a request to send (API, broadcast, conversation, OTP, a user's 2FA code) to
+queued messages. See docs/messaging.md, "Sending"."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact, PushEndpoint
+from contacts.phones import InvalidPhone, normalize
+from messaging import encoding as sms
+from messaging.models import (
+    PRIORITY_SOURCES,
+    DeliveryPlan,
+    Direction,
+    Message,
+    MessageStatus,
+    PlanState,
+    Priority,
+    SenderId,
+    SenderIdStatus,
+    SkipReason,
+    Source,
+    TrafficType,
+    WaitFor,
+)
+from messaging.rendering import build_values, render_content
+from messaging.services.routing import Router
+from portal.audit import Actor
+from portal.channel_types import PHONE_CHANNELS, Channel
+from portal.db import bulk_update_values, copy_insert
+
+MIN_TIMEOUT, MAX_TIMEOUT = 10, 7 * 24 * 3600
+MAX_STEPS = 10
+
+
+class SendError(ValueError):
+    """A request that cannot be sent as asked. ``errors`` maps a field (API names:
+    ``contact``, ``channel``, ``senderId``, ``template``, ``payload``, ``messages[1].senderId``…)
+    to a message that says what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class StepSpec:
+    """One step of a delivery plan (one message on one channel)."""
+
+    channel: int
+    sender: str = ""                 # the sender ID text; blank = the gateway's default "From"
+    content: dict | None = None      # the channel payload, e.g. {"text": "Hi {{attribute.name}}"}
+    template_id: int | None = None   # an assets.ContentTemplate of the company (instead of content)
+    params: dict = field(default_factory=dict)  # template / personalisation values ("attribute.name": "Ann")
+    wait_for: str = WaitFor.DELIVERY
+    timeout: int = 600               # seconds before the next step goes out
+
+    def as_json(self) -> dict:
+        return {"channel": self.channel, "sender": self.sender, "content": self.content,
+                "template_id": self.template_id, "params": self.params, "wait_for": self.wait_for,
+                "timeout": self.timeout}
+
+
+
+
+# --- validation (before anything is written) ------------------------------------------------
+
+def _content_template(company, template_id):
+    from assets.selectors import content_template
+
+    return content_template(company, template_id)
+
+
+def _active_sender(company, channel: int, sender: str) -> SenderId | None:
+    return (SenderId.objects.for_company(company)
+            .filter(channel=channel, status=SenderIdStatus.ACTIVE, sender_id=sender).first())
+
+
+def _payload_errors(channel: int, payload, key: str) -> dict[str, str]:
+    if not isinstance(payload, dict) or not payload:
+        return {key: _("The payload must be a non-empty JSON object, e.g. {\"text\": \"Hello\"}.")}
+    if channel == Channel.EMAIL:
+        errors = {}
+        if not str(payload.get("subject") or "").strip():
+            errors[f"{key}.subject"] = _("An e-mail needs a subject.")
+        if not str(payload.get("html") or payload.get("text") or "").strip():
+            errors[f"{key}.html"] = _("An e-mail needs an HTML or a text body.")
+        return errors
+    if channel in (Channel.SMS, Channel.TTS) and not str(payload.get("text") or "").strip():
+        return {f"{key}.text": _("This channel needs a text.")}
+    return {}
+
+
+def validate_step(company, step: StepSpec, prefix: str = "", api_access=None) -> dict[str, str]:
+    """The errors of one step (API field names, with ``prefix`` such as ``messages[1].``)."""
+    errors: dict[str, str] = {}
+    if step.channel not in Channel.values:
+        return {f"{prefix}channel": _("Unknown channel %(c)s: use 1 (SMS), 2 (RCS), 3 (Viber), 4 (WhatsApp), "
+                                      "5 (WeChat), 6 (Email), 7 (Telegram), 8 (Push), 9 (TTS) or "
+                                      "10 (Mobile Push).") % {"c": step.channel}}
+    if (step.content is None) == (step.template_id is None):
+        errors[f"{prefix}payload"] = _("Give either a payload or a template, not both and not neither.")
+    elif step.template_id is not None:
+        template = _content_template(company, step.template_id)
+        if template is None:
+            errors[f"{prefix}template.id"] = _("There is no content template %(id)s in your company.") % {
+                "id": step.template_id}
+        elif template.channel != step.channel:
+            errors[f"{prefix}template.id"] = _("Content template %(id)s is for %(tc)s, not %(c)s.") % {
+                "id": step.template_id, "tc": Channel(template.channel).label, "c": Channel(step.channel).label}
+    else:
+        errors.update(_payload_errors(step.channel, step.content, f"{prefix}payload"))
+    if step.sender:
+        if _active_sender(company, step.channel, step.sender) is None:
+            errors[f"{prefix}senderId"] = _("“%(s)s” is not an active %(c)s sender ID of your company "
+                                            "(Assets → Sender IDs).") % {"s": step.sender,
+                                                                         "c": Channel(step.channel).label}
+        elif api_access is not None and api_access.allowed_senders and step.sender not in api_access.allowed_senders:
+            errors[f"{prefix}senderId"] = _("This API key may not send from “%(s)s”.") % {"s": step.sender}
+    if step.wait_for not in WaitFor.values:
+        errors[f"{prefix}waitFor"] = _("waitFor is delivery, submit or display.")
+    elif step.channel == Channel.PUSH and step.wait_for != WaitFor.SUBMIT:
+        errors[f"{prefix}waitFor"] = _("Push has no delivery reports: wait for submit.")
+    if not isinstance(step.timeout, int) or not MIN_TIMEOUT <= step.timeout <= MAX_TIMEOUT:
+        errors[f"{prefix}timeout"] = _("The waiting time is %(a)d to %(b)d seconds.") % {"a": MIN_TIMEOUT,
+                                                                                       "b": MAX_TIMEOUT}
+    return errors
+
+
+def _find_contact(company, text: str, steps, create: bool, actor, errors) -> tuple[Contact | None, str]:
+    text = str(text or "").strip()
+    if not text:
+        errors["contact"] = _("Give the recipient: a phone number (or an e-mail address for e-mail).")
+        return None, ""
+    if "@" in text:
+        if any(s.channel != Channel.EMAIL for s in steps):
+            errors["contact"] = _("An e-mail address can only receive e-mail; give a phone number.")
+            return None, ""
+        contact = (Contact.objects.for_company(company).filter(attributes__email__iexact=text).order_by("id").first())
+        return contact, text.lower()
+    try:
+        phone = normalize(text, company.default_region)
+    except InvalidPhone as exc:
+        errors["contact"] = str(exc)
+        return None, ""
+    contact = Contact.objects.for_company(company).filter(phone=phone.e164).first()
+    if contact is None and create:
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(company=company, phone=phone.e164, country=phone.country,
+                                                 mno=phone.mno)
+        except IntegrityError:  # created concurrently: take it
+            contact = Contact.objects.for_company(company).get(phone=phone.e164)
+        else:
+            from portal import audit
+            audit.record(actor or Actor.system(company), "Added new contact", [audit.created(contact)],
+                         company=company)
+    return contact, phone.e164
+
+
+# --- the entry points ---------------------------------------------------------------------
+
+def send(*, company, to, step: StepSpec, source: str, source_id=None, api_access=None, webhook_url: str = "",
+         create_contact: bool = False, actor=None) -> DeliveryPlan:
+    """Send one message: a one-step plan (so that API messages and chains read alike)."""
+    return _send(company=company, to=to, steps=[step], prefix=lambda i: "", source=source, source_id=source_id,
+                 api_access=api_access, webhook_url=webhook_url, create_contact=create_contact, actor=actor)
+
+
+def send_plan(*, company, to, steps: list[StepSpec], source: str, source_id=None, api_access=None,
+              webhook_url: str = "", create_contact: bool = False, actor=None) -> DeliveryPlan:
+    """Send a fallback chain to one recipient (``/omnimessages``)."""
+    if not steps:
+        raise SendError({"messages": _("Give at least one message.")})
+    if len(steps) > MAX_STEPS:
+        raise SendError({"messages": _("A chain has at most %(n)d steps.") % {"n": MAX_STEPS}})
+    return _send(company=company, to=to, steps=steps, prefix=lambda i: f"messages[{i}].", source=source,
+                 source_id=source_id, api_access=api_access, webhook_url=webhook_url,
+                 create_contact=create_contact, actor=actor)
+
+
+def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_url, create_contact, actor):
+    errors: dict[str, str] = {}
+    for index, step in enumerate(steps):
+        errors.update(validate_step(company, step, prefix(index), api_access))
+    if errors:
+        raise SendError(errors)
+    with transaction.atomic():
+        if isinstance(to, Contact):
+            if to.company_id != company.pk:
+                raise SendError({"contact": _("This contact is not in your company.")})
+            contact, address = to, ""
+        else:
+            contact, address = _find_contact(company, to, steps, create_contact, actor, errors)
+            if errors:
+                raise SendError(errors)
+        plan = DeliveryPlan.objects.create(
+            company=company, contact=contact, address="" if contact else address, source=source,
+            source_id=source_id, steps=[s.as_json() for s in steps], webhook_url=webhook_url or "",
+            api_access=api_access)
+        plan.contact = contact
+        start_steps([plan])
+    return plan
+
+
+def send_plans_bulk(*, company, contacts, steps: list[StepSpec], source: str, source_id=None,
+                    batch_size: int = 2000) -> int:
+    """One plan per contact (a broadcast run): validated once, written in batches of
+    ``batch_size`` (each its own transaction, so a huge broadcast never holds one long
+    transaction). ``contacts`` is a queryset of the company's contacts. Returns the number
+    of plans made."""
+    errors: dict[str, str] = {}
+    for index, step in enumerate(steps):
+        errors.update(validate_step(company, step, f"steps[{index}]."))
+    if errors:
+        raise SendError(errors)
+    made, last_id = 0, 0
+    contacts = contacts.filter(company=company).order_by("pk")
+    step_json = [s.as_json() for s in steps]
+    while True:
+        chunk = list(contacts.filter(pk__gt=last_id)[:batch_size])
+        if not chunk:
+            return made
+        last_id = chunk[-1].pk
+        with transaction.atomic():
+            plans = [DeliveryPlan(company=company, contact=c, source=source, source_id=source_id, steps=step_json)
+                     for c in chunk]
+            copy_insert(DeliveryPlan, plans, assign_ids=True)
+            start_steps(plans)
+        made += len(plans)
+
+
+# --- starting steps (shared by sending and the fallback engine) ----------------------------
+
+def _step(plan: DeliveryPlan, index: int) -> StepSpec:
+    data = plan.steps[index]
+    return StepSpec(channel=int(data["channel"]), sender=data.get("sender") or "", content=data.get("content"),
+                    template_id=data.get("template_id"), params=data.get("params") or {},
+                    wait_for=data.get("wait_for") or WaitFor.DELIVERY, timeout=int(data.get("timeout") or 600))
+
+
+class _StepContext:
+    """What building a batch of messages needs, read once per batch."""
+
+    def __init__(self):
+        self.routers: dict[int, Router] = {}
+        self.senders: dict[tuple, SenderId | None] = {}
+        self.templates: dict[tuple, object] = {}
+        self.opted_out: dict[tuple, set[int]] = {}
+        self.push: dict[tuple[int, int], str] = {}
+
+    def router(self, company_id: int) -> Router:
+        if company_id not in self.routers:
+            self.routers[company_id] = Router(company_id)
+        return self.routers[company_id]
+
+    def sender(self, company_id: int, channel: int, text: str) -> SenderId | None:
+        key = (company_id, channel, text)
+        if key not in self.senders:
+            self.senders[key] = _active_sender(company_id, channel, text) if text else None
+        return self.senders[key]
+
+    def template(self, company_id: int, template_id: int):
+        key = (company_id, template_id)
+        if key not in self.templates:
+            self.templates[key] = _content_template(company_id, template_id)
+        return self.templates[key]
+
+
+def _prefetch(ctx: _StepContext, work: list[tuple[DeliveryPlan, int]]) -> None:
+    from contacts.services import opted_out_contact_ids
+
+    groups: dict[tuple, set[int]] = defaultdict(set)
+    push_contacts: set[int] = set()
+    for plan, index in work:
+        if plan.contact_id:
+            step = plan.steps[index]
+            groups[(plan.company_id, int(step["channel"]), step.get("sender") or "")].add(plan.contact_id)
+            if int(step["channel"]) in (Channel.PUSH, Channel.MOBILE_PUSH):
+                push_contacts.add(plan.contact_id)
+    for (company_id, channel, sender), ids in groups.items():
+        ctx.opted_out[(company_id, channel, sender)] = set(opted_out_contact_ids(company_id, channel, sender, ids))
+    if push_contacts:
+        for contact_id, channel, token in (PushEndpoint.objects.filter(contact_id__in=push_contacts)
+                                           .order_by("-id").values_list("contact_id", "channel", "token")):
+            ctx.push.setdefault((contact_id, channel), token)
+
+
+def _address(ctx: _StepContext, plan: DeliveryPlan, channel: int) -> str:
+    contact = plan.contact
+    if contact is None:
+        if channel == Channel.EMAIL:
+            return plan.address if "@" in plan.address else ""
+        return plan.address if channel in PHONE_CHANNELS and plan.address.startswith("+") else ""
+    if channel in PHONE_CHANNELS:
+        return contact.phone
+    if channel == Channel.EMAIL:
+        return str((contact.attributes or {}).get("email") or "").strip()
+    if channel == Channel.WECHAT:
+        return contact.wechat_id
+    if channel in (Channel.PUSH, Channel.MOBILE_PUSH):
+        return ctx.push.get((contact.pk, channel), "")
+    return ""
+
+
+def _facts(plan: DeliveryPlan) -> tuple[str, str]:
+    if plan.contact is not None:
+        return plan.contact.country, plan.contact.mno
+    if plan.address.startswith("+"):
+        try:
+            phone = normalize(plan.address)
+            return phone.country, phone.mno
+        except InvalidPhone:
+            pass
+    return "", ""
+
+
+def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
+    step = _step(plan, index)
+    channel = step.channel
+    message = Message(company_id=plan.company_id, contact_id=plan.contact_id, channel=channel,
+                      direction=Direction.MT, source=plan.source, source_id=plan.source_id, plan=plan, step=index,
+                      traffic_type=TrafficType.API if plan.source == Source.API else TrafficType.A2P,
+                      priority=Priority.HIGH if plan.source in PRIORITY_SOURCES else Priority.BULK)
+    message.address = _address(ctx, plan, channel)
+
+    def skip(reason: SkipReason) -> Message:
+        message.status, message.status_rank = MessageStatus.SKIPPED, 50
+        message.error_code, message.error_text = reason.value, str(reason.label)
+        message.finished_at = timezone.now()
+        return message
+
+    sender = ctx.sender(plan.company_id, channel, step.sender) if step.sender else None
+    message.sender_id = sender
+    message.sender = step.sender
+    if step.template_id is not None:
+        template = ctx.template(plan.company_id, step.template_id)
+        raw = dict(template.content) if template is not None else {}
+    else:
+        raw = dict(step.content or {})
+    missing: list[str] = []
+    content = render_content(raw, build_values(plan.contact, step.params), missing)
+    if missing:
+        content["missing"] = missing
+    message.content = content
+    if channel in (Channel.SMS, Channel.TTS) or "text" in content:
+        info = sms.analyze(str(content.get("text") or ""))
+        if channel == Channel.SMS:
+            message.encoding, message.segments = info.encoding, max(info.segments, 1)
+    if not message.address:
+        return skip(SkipReason.NO_ADDRESS)
+    if step.sender and sender is None:
+        return skip(SkipReason.NO_SENDER)
+    if plan.contact_id and plan.contact_id in ctx.opted_out.get((plan.company_id, channel, step.sender), ()):
+        return skip(SkipReason.OPTED_OUT)
+    if not any(str(v).strip() for k, v in content.items() if k != "missing"):
+        return skip(SkipReason.EMPTY)
+    country, mno = _facts(plan)
+    gateway = ctx.router(plan.company_id).route(channel, country=country, mno=mno, sender=step.sender)
+    if gateway is None:
+        return skip(SkipReason.NO_ROUTE)
+    message.gateway = gateway
+    if not message.sender:
+        message.sender = gateway.default_from
+    return message
+
+
+def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
+    """Start the next step of each plan (its first one for a new plan); a step that is
+    skipped moves on to the following one at once; a plan with no step left ends
+    *unsuccessful*. Saves the plans; queues the dispatch. Runs in the caller's transaction."""
+    from messaging.services import dispatch
+    from messaging.services.status import Changed
+
+    now = timezone.now()
+    ctx = _StepContext()
+    pending = [(plan, 0 if plan.current_step is None else plan.current_step + 1) for plan in plans]
+    created: list[Message] = []
+    while pending:
+        work = []
+        for plan, index in pending:
+            if index >= len(plan.steps):
+                plan.state, plan.deadline, plan.finished_at = PlanState.UNSUCCESSFUL, None, now
+            else:
+                work.append((plan, index))
+        if not work:
+            break
+        _prefetch(ctx, work)
+        messages = [_build(ctx, plan, index) for plan, index in work]
+        copy_insert(Message, messages)
+        pending = []
+        for (plan, index), message in zip(work, messages, strict=True):
+            plan.current_step, plan.current_message, plan.deadline = index, message, None
+            plan.current_wait_for = plan.steps[index].get("wait_for") or WaitFor.DELIVERY
+            plan.current_timeout = int(plan.steps[index].get("timeout") or 600)
+            plan.state = PlanState.ACTIVE
+            if message.status == MessageStatus.SKIPPED:
+                pending.append((plan, index + 1))
+        created.extend(messages)
+    bulk_update_values(DeliveryPlan, plans, ["current_step", "current_message", "current_wait_for",
+                                             "current_timeout", "state", "deadline", "finished_at"])
+    skipped = [m for m in created if m.status == MessageStatus.SKIPPED]
+    if skipped:
+        from messaging.models import StatusEvent
+        from messaging.services import notify
+
+        copy_insert(StatusEvent, [StatusEvent(message=m, status=m.status, error_code=m.error_code, at=now)
+                                  for m in skipped])
+        notify.status_changed([Changed(m.pk, m.company_id, m.plan_id, m.step, m.channel, m.address, m.source,
+                                       m.source_id, m.status, m.error_code, m.error_text, at=now)
+                               for m in skipped])
+    queued = {(m.gateway_id, m.priority) for m in created if m.status == MessageStatus.QUEUED}
+    if queued:
+        dispatch.kick_after_commit(queued)
+    return created

@@ -1,0 +1,149 @@
+"""Applying status changes to messages in bulk, never backwards (docs/messaging.md §1, §4).
+
+Both the dispatcher (submit results) and the intake (delivery reports) end here:
+``apply_updates`` writes hundreds of changes per statement — an ``UPDATE … FROM (VALUES …)
+WHERE status_rank < new rank`` that returns the rows it changed — and ``record_changes``
+does what follows a change: the status history, the fallback plans, the client webhooks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from messaging.models import STATUS_RANK, Message, StatusEvent
+from portal.db import copy_rows
+
+CHUNK = 2000
+
+_COLUMNS = "id, company_id, plan_id, step, channel, address, source, source_id, status, error_code, error_text"
+
+
+@dataclass
+class Update:
+    message_id: uuid.UUID
+    status: str
+    provider_status: str = ""
+    error_code: str = ""
+    error_text: str = ""
+    provider_message_id: str = ""
+    at: datetime = field(default_factory=timezone.now)
+
+
+@dataclass
+class Changed:
+    """A message whose status an update changed."""
+
+    id: uuid.UUID
+    company_id: int
+    plan_id: int | None
+    step: int | None
+    channel: int
+    address: str
+    source: str
+    source_id: int | None
+    status: str
+    error_code: str
+    error_text: str
+    provider_status: str = ""
+    at: datetime | None = None
+    late: bool = False
+
+
+def _collapse(updates: list[Update]) -> list[Update]:
+    """One update per message: the highest rank; among equal ranks the first one."""
+    best: dict[uuid.UUID, Update] = {}
+    for update in updates:
+        kept = best.get(update.message_id)
+        if kept is None or STATUS_RANK[update.status] > STATUS_RANK[kept.status]:
+            best[update.message_id] = update
+    return list(best.values())
+
+
+_SET = (
+    "status = v.status, status_rank = v.rank, "
+    "provider_status = CASE WHEN v.pstatus <> '' THEN v.pstatus ELSE m.provider_status END, "
+    "error_code = CASE WHEN v.ecode <> '' THEN v.ecode ELSE m.error_code END, "
+    "error_text = CASE WHEN v.etext <> '' THEN v.etext ELSE m.error_text END, "
+    "provider_message_id = CASE WHEN v.pid <> '' THEN v.pid ELSE m.provider_message_id END, "
+    "in_flight_since = NULL, "
+    "submitted_at = COALESCE(m.submitted_at, CASE WHEN v.status IN ('submitted', 'delivered', 'seen') THEN v.at END), "
+    "delivered_at = COALESCE(m.delivered_at, CASE WHEN v.status IN ('delivered', 'seen') THEN v.at END), "
+    "seen_at = COALESCE(m.seen_at, CASE WHEN v.status = 'seen' THEN v.at END), "
+    f"finished_at = COALESCE(m.finished_at, CASE WHEN v.rank >= {STATUS_RANK['rejected']} THEN v.at END)"
+)
+_V = "v(id, status, rank, pstatus, ecode, etext, pid, at)"
+
+
+def _sql(rows: int, gateway_id: int | None = None) -> str:
+    only = f" AND m.gateway_id = {int(gateway_id)}" if gateway_id is not None else ""
+    if connection.vendor == "postgresql":
+        # One array per column: 8 parameters whatever the batch size.
+        returning = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+        return ("UPDATE messaging_message AS m SET " + _SET +
+                " FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                f" %s::timestamptz[]) AS {_V} WHERE m.id = v.id AND m.status_rank < v.rank{only} RETURNING {returning}")
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * rows)
+    return (f"WITH {_V} AS (VALUES {values}) UPDATE messaging_message AS m SET {_SET} "
+            f"FROM v WHERE m.id = v.id AND m.status_rank < v.rank{only} RETURNING {_COLUMNS}")
+
+
+def apply_updates(updates: list[Update], *, gateway_id: int | None = None) -> list[Changed]:
+    """Apply status updates; returns the messages that changed (an update that would move a
+    status backwards, or repeats the current one, changes nothing and is not returned).
+    With ``gateway_id`` only that gateway's messages can change (a provider's reports never
+    touch another provider's messages)."""
+    updates = _collapse(updates)
+    if not updates:
+        return []
+    postgres = connection.vendor == "postgresql"
+    adapt = connection.ops.adapt_datetimefield_value
+    by_id = {u.message_id: u for u in updates}
+    changed: list[Changed] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(updates), CHUNK):
+            chunk = updates[start:start + CHUNK]
+            rows = [[u.message_id if postgres else u.message_id.hex, u.status, STATUS_RANK[u.status],
+                     u.provider_status[:40], u.error_code[:40], u.error_text, u.provider_message_id[:100], adapt(u.at)]
+                    for u in chunk]
+            params = [list(column) for column in zip(*rows, strict=True)] if postgres else [
+                value for row in rows for value in row]
+            cursor.execute(_sql(len(chunk), gateway_id), params)
+            for row in cursor.fetchall():
+                message_id = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
+                update = by_id[message_id]
+                changed.append(Changed(message_id, *row[1:], provider_status=update.provider_status, at=update.at))
+    return changed
+
+
+def _insert_events(changes: list[Changed], late_ids: set) -> None:
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        copy_rows(StatusEvent, ["message", "status", "provider_status", "error_code", "at", "late"],
+                  [(c.id, c.status, c.provider_status[:40], c.error_code[:40], c.at or now,
+                    c.id in late_ids) for c in changes])
+        return
+    StatusEvent.objects.bulk_create([StatusEvent(message_id=c.id, status=c.status, provider_status=c.provider_status[:40],
+                                                 error_code=c.error_code[:40], at=c.at or now, late=c.id in late_ids)
+                                     for c in changes], batch_size=1000)
+
+
+def record_changes(changed: list[Changed], prior: list[Changed] | None = None) -> None:
+    """Everything that follows applied changes, in the caller's transaction: plans move
+    (and late reports are flagged), the status history is written, client webhooks are
+    queued. ``prior`` are earlier statuses the same update skipped over (a submit and its
+    delivery report applied as one): they go to the history and the webhooks only."""
+    if not changed:
+        return
+    from messaging.services import fallback, notify
+
+    late_ids = fallback.on_status_changes(changed)
+    if late_ids:
+        Message.objects.filter(pk__in=late_ids).update(late=True)
+    history = [*(prior or []), *changed]
+    _insert_events(history, late_ids)
+    notify.status_changed(history)
