@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 SESSION_ACTIVITY_KEY = "herald_last_activity"
-EXEMPT_PREFIXES = ("/static/", "/media/", "/healthz", "/api/", "/i18n/")
+EXEMPT_PREFIXES = ("/static/", "/media/", "/healthz", "/api/", "/i18n/", "/t/", "/callbacks/")
 # Using the portal counts as access for the 30-day inactivity block (spec §19.6): refresh
 # ``last_login`` of a long-lived session at most this often.
 ACCESS_REFRESH = timedelta(hours=12)
