@@ -13,7 +13,7 @@ from django.db import models
 from portal.models import AuditDetail, AuditEvent
 
 # Fields never written to the audit log, whatever the model.
-SECRET_FIELDS = {"password", "key_hash"}
+SECRET_FIELDS = {"password", "key_hash", "credentials", "secret"}
 
 
 @dataclass

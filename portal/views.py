@@ -41,6 +41,19 @@ def coming_soon(key: str):
     return ComingSoonView.as_view(section=key, required_permissions=item.any_of)
 
 
+class AssetsHomeView(ComingSoonView):
+    """Assets: Sender IDs is its first built page; users who may see sender IDs land there,
+    the others see what is coming."""
+
+    section = "assets"
+    required_permissions = next(i for i in MENU if i.key == "assets").any_of
+
+    def get(self, request, *args, **kwargs):
+        if any(request.user.has_permission(c) for c in ("view_sender_ids", "manage_sender_ids")):
+            return redirect("sender_ids:list")
+        return super().get(request, *args, **kwargs)
+
+
 class HelpView(PortalAccessMixin, TemplateView):
     template_name = "portal/help.html"
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import Role, User
 from portal.testing import factories
 
 ADMIN_MENU = ["dashboard", "broadcasts", "contacts", "conversations", "finance", "statistics", "assets", "users",
@@ -46,11 +46,20 @@ def test_menu_hides_what_the_role_may_not_see_and_pages_refuse_it(company, role,
 
 @pytest.mark.parametrize("path, title", [("/broadcasts/", "Broadcasts"),
                                          ("/conversations/", "Conversations"), ("/finance/", "Finance"),
-                                         ("/statistics/", "Statistics"), ("/assets/", "Assets"),
-                                         ("/2fa-service/", "2FA Service")])
+                                         ("/statistics/", "Statistics"), ("/2fa-service/", "2FA Service")])
 def test_unbuilt_sections_say_coming_soon(admin_client, path, title):
     html = admin_client.get(path).content.decode()
     assert "Coming soon" in html and f"{title} is not built yet" in html
+
+
+def test_assets_opens_sender_ids_for_who_may_see_them_and_coming_soon_for_the_others(company, admin_client):
+    response = admin_client.get("/assets/")
+    assert response.status_code == 302 and response.url == reverse("sender_ids:list")
+    media_only = Role.objects.create(company=company, name="Media only", permissions=["manage_media"])
+    client = Client()
+    client.force_login(factories.user(company, roles=[media_only]))
+    html = client.get("/assets/").content.decode()
+    assert "Coming soon" in html and "Assets is not built yet" in html
 
 
 def test_backoffice_staff_without_company_go_to_the_admin(client, db):
