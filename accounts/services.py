@@ -238,6 +238,23 @@ USER_FIELDS = ("first_name", "middle_name", "last_name", "department", "language
                "phone", "two_factor_enabled", "is_active", "unrestricted")
 
 
+def _check_two_factor_phone(company: Company | None, user: User) -> None:
+    """A user with *Two Factor Authentication* gets sign-in codes on the contact phone: it
+    must be a number that can receive them."""
+    if not user.two_factor_enabled:
+        return
+    from accounts.twofactor import normalize_phone
+
+    if not (user.phone or "").strip():
+        raise ValidationError({"phone": _("Enter the contact phone: with Two Factor Authentication on, "
+                                          "sign-in codes are sent to it by SMS.")})
+    try:
+        normalize_phone(user.phone, company.default_region if company else "")
+    except ValidationError as exc:
+        raise ValidationError({"phone": _("Sign-in codes are sent to this number by SMS: %(why)s") % {
+            "why": " ".join(exc.messages)}}) from exc
+
+
 def _check_user_access(company: Company, department, roles) -> None:
     if department is not None and department.company_id != company.pk:
         raise ValidationError({"department": _("Choose a department of your company.")})
@@ -256,6 +273,7 @@ def create_user(*, actor: Actor, company: Company, password: str, roles=(), **fi
         raise ValidationError({"roles": _("Choose at least one role, or give the user No restrictions.")})
     user = User(company=company, **{k: v for k, v in fields.items() if k in USER_FIELDS})
     user.full_clean(exclude=["password"])
+    _check_two_factor_phone(company, user)
     try:
         validate_new_password(None, password)
     except ValidationError as exc:
@@ -286,6 +304,7 @@ def update_user(*, actor: Actor, user: User, password: str | None = None, roles=
     if actor.user is not None and actor.user.pk == user.pk and (not user.is_active):
         raise ValidationError({"is_active": _("You cannot disable your own account.")})
     user.full_clean(exclude=["password"])
+    _check_two_factor_phone(user.company, user)
     user.save()
     user.roles.set(roles)
     if password:
@@ -320,6 +339,10 @@ def update_profile(*, actor: Actor, user: User, **fields) -> User:
     """Account settings: a user edits their own name, e-mail and phone (login, role,
     company and department stay read-only)."""
     before = audit.snapshot(user)
+    if user.two_factor_enabled and "phone" in fields and not _same_phone(user, fields["phone"]):
+        raise ValidationError({"phone": _("This number receives your sign-in codes. Change it in Privacy and "
+                                          "Security → Two-factor authentication, where the new number is "
+                                          "confirmed with a code.")})
     for key, value in fields.items():
         if key in PROFILE_FIELDS:
             setattr(user, key, value)
@@ -327,6 +350,18 @@ def update_profile(*, actor: Actor, user: User, **fields) -> User:
     user.save()
     audit.record(actor, "Changed own profile", [audit.updated(user, before)], company=user.company)
     return user
+
+
+def _same_phone(user: User, raw) -> bool:
+    """Whether ``raw`` is the user's phone number, however it is written."""
+    from contacts.phones import try_normalize
+
+    region = user.company.default_region if user.company_id else ""
+    current, _err = try_normalize(user.phone, region)
+    new, _err = try_normalize(raw, region)
+    if current is None or new is None:
+        return (raw or "").strip() == (user.phone or "").strip()
+    return current.e164 == new.e164
 
 
 def set_avatar(*, actor: Actor, user: User, upload) -> User:
@@ -391,13 +426,68 @@ def _ip_key(ip):
     return f"loginfail:ip:{ip}"
 
 
+def ip_blocked(ip: str | None) -> bool:
+    """Too many failed sign-in attempts (passwords or 2FA codes) from this address."""
+    return bool(ip) and (cache.get(_ip_key(ip)) or 0) >= settings.HERALD_LOGIN_IP_LIMIT
+
+
+def ip_blocked_message() -> str:
+    return _("Too many failed sign-in attempts from your address. Try again in a few minutes.")
+
+
+def locked_message(user: User) -> str:
+    return _("The account is locked after repeated failed sign-in attempts. Try again after %(when)s (UTC).") % {
+        "when": user.locked_until.strftime("%H:%M")}
+
+
+def access_refused(user: User, now=None) -> str | None:
+    """Why a user whose credentials are right may still not sign in: a disabled account or
+    company, or the 30-day inactivity block (admins exempt). ``None`` when nothing stops it."""
+    if not user.is_active or (user.company is not None and not user.company.is_active):
+        return _("This account is disabled. Contact your administrator.")
+    if block_if_inactive(user, now):
+        return _("This account was blocked after 30 days without access. "
+                 "Contact your platform administrator to unblock it.")
+    return None
+
+
+def register_failed_login(user: User | None, ip: str | None, now=None) -> None:
+    """A wrong password or a wrong sign-in code: count it for the address and the account;
+    the fifth failure in a row locks the account for 15 minutes (audited)."""
+    now = now or timezone.now()
+    if ip:
+        count_in_window(_ip_key(ip), settings.HERALD_LOGIN_IP_WINDOW)
+    if user is None:
+        return
+    user.failed_login_count += 1
+    fields = ["failed_login_count"]
+    if user.failed_login_count >= settings.HERALD_LOGIN_MAX_FAILURES:
+        user.locked_until = now + timezone.timedelta(minutes=settings.HERALD_LOGIN_LOCK_MINUTES)
+        user.failed_login_count = 0
+        fields.append("locked_until")
+        audit.record(Actor(ip=ip, company=user.company), f"Locked account {user.login} after failed sign-ins",
+                     [audit.Change(user._meta.db_table, "Update", str(user.pk), None,
+                                   {"locked_until": user.locked_until.isoformat()})], company=user.company)
+    user.save(update_fields=fields)
+
+
+def clear_failed_logins(user: User) -> None:
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.save(update_fields=["failed_login_count", "locked_until"])
+
+
 def authenticate_login(*, login: str, password: str, ip: str | None) -> LoginResult:
     """Check a login attempt against credentials and every lock: too many failures from
     this IP, a temporarily locked account, a disabled account, or one blocked after 30
-    days without access (admins exempt)."""
+    days without access (admins exempt).
+
+    For a user with two-factor authentication the password is only the first step: the
+    failure counter is cleared when the sign-in code is right too (``accounts.twofactor``),
+    so wrong codes after a right password keep counting towards the lockout."""
     generic = _("Wrong login or password.")
-    if ip and (cache.get(_ip_key(ip)) or 0) >= settings.HERALD_LOGIN_IP_LIMIT:
-        return LoginResult(None, _("Too many failed sign-in attempts from your address. Try again in a few minutes."))
+    if ip_blocked(ip):
+        return LoginResult(None, ip_blocked_message())
     user = User.objects.select_related("company").filter(login__iexact=login.strip()).first()
     now = timezone.now()
     if user is None:
@@ -405,33 +495,16 @@ def authenticate_login(*, login: str, password: str, ip: str | None) -> LoginRes
         User().set_password(password)  # spend the same time as a real check
     else:
         if user.is_temporarily_locked(now):
-            return LoginResult(None, _("The account is locked after repeated failed sign-in attempts. "
-                                       "Try again after %(when)s (UTC).") % {
-                "when": user.locked_until.strftime("%H:%M")})
+            return LoginResult(None, locked_message(user))
         user_password_ok = user.check_password(password)
     if not user_password_ok:
-        if ip:
-            count_in_window(_ip_key(ip), settings.HERALD_LOGIN_IP_WINDOW)
-        if user is not None:
-            user.failed_login_count += 1
-            fields = ["failed_login_count"]
-            if user.failed_login_count >= settings.HERALD_LOGIN_MAX_FAILURES:
-                user.locked_until = now + timezone.timedelta(minutes=settings.HERALD_LOGIN_LOCK_MINUTES)
-                user.failed_login_count = 0
-                fields.append("locked_until")
-                audit.record(Actor(ip=ip, company=user.company), f"Locked account {user.login} after failed sign-ins",
-                             [audit.Change(user._meta.db_table, "Update", str(user.pk), None,
-                                           {"locked_until": user.locked_until.isoformat()})], company=user.company)
-            user.save(update_fields=fields)
+        register_failed_login(user, ip, now)
         return LoginResult(None, generic)
-    if not user.is_active or (user.company is not None and not user.company.is_active):
-        return LoginResult(None, _("This account is disabled. Contact your administrator."))
-    if block_if_inactive(user, now):
-        return LoginResult(None, _("This account was blocked after 30 days without access. "
-                                   "Contact your platform administrator to unblock it."))
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["failed_login_count", "locked_until"])
+    refused = access_refused(user, now)
+    if refused:
+        return LoginResult(None, refused)
+    if not user.two_factor_enabled:
+        clear_failed_logins(user)
     return LoginResult(user)
 
 
@@ -515,12 +588,12 @@ def _clean_api_fields(company, name, scopes, allowed_senders, ip_allowlist, webh
                                        "203.0.113.0/24).") % {"v": entry}
     senders = list(dict.fromkeys(s.strip() for s in (allowed_senders or []) if s.strip()))
     if webhook_url:
-        from django.core.validators import URLValidator
+        from webhooks.services import validate_url
 
         try:
-            URLValidator(schemes=["http", "https"])(webhook_url)
-        except ValidationError:
-            errors["webhook_url"] = _("Enter a valid http(s) URL.")
+            validate_url(webhook_url)
+        except ValidationError as exc:
+            errors["webhook_url"] = exc.messages[0]
     if errors:
         raise ValidationError(errors)
     return name.strip(), scopes, senders, nets

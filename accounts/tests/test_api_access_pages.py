@@ -51,7 +51,7 @@ def test_invalid_input_is_refused_with_a_reason(admin_client):
                                  {**DATA, "ip_allowlist": "300.1.1.1", "webhook_url": "ftp://x"})
     assert response.status_code == 422
     html = response.content.decode()
-    assert "is not an IP address or network" in html and "Enter a valid http(s) URL." in html
+    assert "is not an IP address or network" in html and "Enter a valid http(s) URL for the webhook." in html
     response = admin_client.post(reverse("api_accesses:create"), {**DATA, "scopes": []})
     assert response.status_code == 422
     assert not ApiAccess.objects.exists()
