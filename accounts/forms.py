@@ -12,6 +12,24 @@ class LoginForm(forms.Form):
     remember_me = forms.BooleanField(label=_("Remember me"), required=False)
 
 
+class CodeField(forms.CharField):
+    """A 6-digit code from an SMS (the rules are checked in ``accounts.twofactor``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Verification code"))
+        kwargs.setdefault("max_length", 12)
+        kwargs.setdefault("widget", forms.TextInput(attrs={
+            "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
+            "placeholder": "123456", "spellcheck": "false", "size": 8}))
+        super().__init__(**kwargs)
+
+
+class LoginCodeForm(forms.Form):
+    """The second sign-in step of a user with two-factor authentication."""
+
+    code = CodeField()
+
+
 class SetPasswordForm(forms.Form):
     new_password = forms.CharField(label=_("New password"), strip=False,
                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))

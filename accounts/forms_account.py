@@ -15,7 +15,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from accounts.forms import PasswordChangeForm
+from accounts.forms import CodeField, PasswordChangeForm
 from accounts.models import Language, Theme
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -114,3 +114,42 @@ class DeleteAccountForm(forms.Form):
 
     password = forms.CharField(label=_("Current password"), strip=False, widget=forms.PasswordInput)
     confirmation = forms.CharField(label=_("Confirmation"), max_length=50)
+
+
+class TwoFactorPhoneForm(forms.Form):
+    """*Two-factor authentication* → *Add phone number* (2FA off) or *Edit phone number*
+    (2FA on: the current password is asked too)."""
+
+    phone = forms.CharField(
+        label=_("Phone number"), max_length=32,
+        help_text=_("A mobile number that can receive SMS, e.g. +34 612 345 678."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "+34 612 345 678"}))
+    password = forms.CharField(label=_("Current password"), strip=False, required=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, require_password: bool = False, **kwargs):
+        kwargs.setdefault("auto_id", "twofa_%s")
+        super().__init__(*args, **kwargs)
+        self.require_password = require_password
+        if require_password:
+            self.fields["phone"].label = _("New phone number")
+            self.fields["password"].required = True
+        else:
+            del self.fields["password"]
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = CodeField()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "twofa_%s")
+        super().__init__(*args, **kwargs)
+
+
+class TwoFactorDisableForm(forms.Form):
+    password = forms.CharField(label=_("Current password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "twofa_disable_%s")
+        super().__init__(*args, **kwargs)

@@ -306,3 +306,51 @@ class ApiAccess(TenantModel):
     @property
     def masked_key(self) -> str:
         return f"{self.key_prefix}…"
+
+
+class LoginCodePurpose(models.TextChoices):
+    LOGIN = "login", _("Sign-in")
+    ENABLE = "enable", _("Turn on two-factor authentication")
+    CHANGE_PHONE = "change_phone", _("Change the two-factor phone number")
+
+
+class LoginCodeVoid(models.TextChoices):
+    """Why a code can no longer be used (besides being used or expired)."""
+    SUPERSEDED = "superseded", _("A newer code was sent")
+    ATTEMPTS = "attempts", _("Too many wrong tries")
+    NOT_SENT = "not_sent", _("The SMS could not be sent")
+    CANCELED = "canceled", _("Canceled by the user")
+    DISABLED = "disabled", _("Two-factor authentication was turned off")
+
+
+class LoginCode(models.Model):
+    """A one-time code sent by SMS for two-factor authentication (spec §16.2): to sign in,
+    to turn 2FA on, or to move it to a new phone number. The rules are in
+    ``accounts.twofactor``.
+
+    The code itself is never stored: ``code_hash`` is an HMAC of it (keyed with the
+    project secret, a per-code salt, the user, the purpose and the phone), so a copy of the
+    table does not reveal live codes."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_codes")
+    purpose = models.CharField(max_length=12, choices=LoginCodePurpose.choices)
+    phone = models.CharField(max_length=32, help_text=_("The E.164 number the code was sent to."))
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    message_id = models.UUIDField(null=True, blank=True, help_text=_("The SMS (messaging.Message) that carried it."))
+    attempts = models.PositiveSmallIntegerField(default=0, help_text=_("Wrong codes entered."))
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=12, choices=LoginCodeVoid.choices, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "purpose", "-created_at"], name="login_code_user_recent")]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} code for {self.user_id} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def is_live(self, now=None) -> bool:
+        return self.used_at is None and self.voided_at is None and (now or timezone.now()) < self.expires_at

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from accounts.views import account, api_accesses, auth, roles, users
+from accounts.views import account, api_accesses, auth, roles, two_factor, users
 
 users_patterns = ([
     path("", users.UserListView.as_view(), name="list"),
@@ -29,11 +29,17 @@ account_patterns = ([
     path("security/", account.SecurityView.as_view(), name="security"),
     path("preferences/", account.PreferencesView.as_view(), name="preferences"),
     path("delete/", account.DeleteAccountView.as_view(), name="delete"),
+    path("security/two-factor/send/", two_factor.SendCodeView.as_view(), name="two_factor_send"),
+    path("security/two-factor/confirm/", two_factor.ConfirmCodeView.as_view(), name="two_factor_confirm"),
+    path("security/two-factor/resend/", two_factor.ResendCodeView.as_view(), name="two_factor_resend"),
+    path("security/two-factor/cancel/", two_factor.CancelCodeView.as_view(), name="two_factor_cancel"),
+    path("security/two-factor/disable/", two_factor.DisableView.as_view(), name="two_factor_disable"),
     path("generate-password/", account.generate_password_view, name="generate_password"),
 ], "account")
 
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
+    path("login/code/", auth.LoginCodeView.as_view(), name="login_code"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("password/change-required/", auth.PasswordChangeRequiredView.as_view(), name="password_change_required"),
     path("password/reset/", auth.PasswordResetRequestView.as_view(), name="password_reset"),

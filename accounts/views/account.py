@@ -1,5 +1,6 @@
 """*My account* (spec §16): Account settings (profile, avatar, appearance, language) and
-Privacy and Security (change password, two-factor state, delete account).
+Privacy and Security (change password, two-factor authentication, delete account; the
+two-factor actions are in ``accounts.views.two_factor``).
 
 Every write goes through ``accounts.services``; these views only parse input, show errors
 and redirect.
@@ -23,7 +24,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts import services
+from accounts import services, twofactor
 from accounts.forms import apply_service_errors
 from accounts.forms_account import (
     AvatarForm,
@@ -32,6 +33,9 @@ from accounts.forms_account import (
     ContactInfoForm,
     DeleteAccountForm,
     PreferencesForm,
+    TwoFactorCodeForm,
+    TwoFactorDisableForm,
+    TwoFactorPhoneForm,
 )
 from accounts.models import Language, Theme
 from accounts.passwords import generate_password
@@ -154,8 +158,13 @@ class PreferencesView(PortalAccessMixin, View):
 
 # --- Privacy and Security -------------------------------------------------------------------------
 
-def render_security(request, *, status=200, password_form=None, delete_form=None, delete_step: int = 0):
+def render_security(request, *, status=200, password_form=None, delete_form=None, delete_step: int = 0,
+                    phone_form=None, code_form=None, disable_form=None, twofa_panel: str = ""):
+    """The Privacy and Security page. ``twofa_panel`` opens a part of the *Two-factor
+    authentication* section: ``add`` (phone number), ``edit`` (new number / disable) or
+    ``disable`` (the confirmation dialog); a code that is waiting opens the code step."""
     user = request.user
+    pending = twofactor.pending_setup(user)
     context = {
         "password_form": password_form or ChangePasswordForm(),
         "password_open": password_form is not None,
@@ -166,6 +175,14 @@ def render_security(request, *, status=200, password_form=None, delete_form=None
         "is_admin": user.is_company_admin,
         "confirmation_word": services.DELETE_ACCOUNT_CONFIRMATION,
         "active_tab": "security",
+        "twofa_pending": pending,
+        "twofa_pending_phone": twofactor.mask_phone(pending.phone) if pending else "",
+        "twofa_phone_form": phone_form or TwoFactorPhoneForm(
+            require_password=user.two_factor_enabled,
+            initial={"phone": "" if user.two_factor_enabled else user.phone}),
+        "twofa_code_form": code_form or TwoFactorCodeForm(),
+        "twofa_disable_form": disable_form or TwoFactorDisableForm(),
+        "twofa_panel": "" if pending and twofa_panel in ("add", "edit") else twofa_panel,
     }
     return render(request, "accounts/security.html", context, status=status)
 
@@ -176,7 +193,9 @@ class SecurityView(PortalAccessMixin, View):
 
     def get(self, request):
         form = ChangePasswordForm() if request.GET.get("change") else None
-        return render_security(request, password_form=form)
+        panel = request.GET.get("twofa", "")
+        return render_security(request, password_form=form,
+                               twofa_panel=panel if panel in ("add", "edit", "disable") else "")
 
     def post(self, request):
         form = ChangePasswordForm(request.POST)

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from accounts import services
+from accounts import services, twofactor
 from accounts.forms import (
+    LoginCodeForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetRequestForm,
@@ -34,9 +35,34 @@ from accounts.models import User
 from portal.audit import Actor
 from portal.net import client_ip
 
+PENDING_LOGIN_KEY = "herald_2fa_pending"
+
+
+def _next_url(request, user, target: str | None) -> str:
+    if user.company_id is None:
+        return reverse("admin:index")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse("dashboard")
+
+
+def complete_login(request, user, *, remember_me: bool, next_url: str | None):
+    """Open the session of a user who passed every sign-in step."""
+    login(request, user, backend="accounts.backends.LoginBackend")
+    if not remember_me:
+        request.session.set_expiry(0)  # ends with the browser session
+    request.session[SESSION_ACTIVITY_KEY] = time.time()
+    translation.activate(user.language)
+    response = redirect(_next_url(request, user, next_url))
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+    return response
+
 
 @method_decorator(never_cache, name="dispatch")
 class LoginView(View):
+    """*Sign in*. For a user with two-factor authentication the right password leads to the
+    code step (:class:`LoginCodeView`) instead of a session."""
+
     template_name = "accounts/login.html"
 
     def get(self, request):
@@ -45,30 +71,93 @@ class LoginView(View):
         return render(request, self.template_name, {"form": LoginForm()})
 
     def post(self, request):
+        request.session.pop(PENDING_LOGIN_KEY, None)
         form = LoginForm(request.POST)
         if form.is_valid():
             result = services.authenticate_login(login=form.cleaned_data["login"],
                                                  password=form.cleaned_data["password"], ip=client_ip(request))
-            if result.user is not None:
-                login(request, result.user, backend="accounts.backends.LoginBackend")
-                if not form.cleaned_data["remember_me"]:
-                    request.session.set_expiry(0)  # ends with the browser session
-                request.session[SESSION_ACTIVITY_KEY] = time.time()
-                translation.activate(result.user.language)
-                response = redirect(self._next_url(request, result.user))
-                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, result.user.language, samesite="Lax")
-                return response
+            user = result.user
+            next_url = request.POST.get("next") or request.GET.get("next")
+            if user is not None and user.two_factor_enabled:
+                try:
+                    challenge = twofactor.start_login(user=user)
+                except ValidationError as exc:
+                    form.add_error(None, exc.messages)
+                    return render(request, self.template_name, {"form": form})
+                request.session[PENDING_LOGIN_KEY] = {
+                    "user_id": user.pk, "auth_hash": user.get_session_auth_hash(), "started_at": time.time(),
+                    "remember_me": bool(form.cleaned_data["remember_me"]), "next": next_url or "",
+                    "phone": challenge.masked}
+                if not challenge.sent:
+                    messages.info(request, _("The code we sent you a moment ago is still valid: enter it."))
+                return redirect("login_code")
+            if user is not None:
+                return complete_login(request, user, remember_me=form.cleaned_data["remember_me"],
+                                      next_url=next_url)
             form.add_error(None, result.error)
         return render(request, self.template_name, {"form": form}, status=200)
 
-    @staticmethod
-    def _next_url(request, user):
-        if user.company_id is None:
-            return reverse("admin:index")
-        target = request.POST.get("next") or request.GET.get("next")
-        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-            return target
-        return reverse("dashboard")
+
+@method_decorator(never_cache, name="dispatch")
+class LoginCodeView(View):
+    """The sign-in code step: *Enter the code we sent to +34••••••678*, *Resend code*,
+    *Back*. The pending sign-in (user, time, *Remember me*, where to go next) lives in the
+    session for 10 minutes; the session is opened only when the code is right."""
+
+    template_name = "accounts/login_code.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("dashboard")
+        self.pending = request.session.get(PENDING_LOGIN_KEY)
+        if not self.pending:
+            return redirect("login")
+        if twofactor.pending_expired(self.pending.get("started_at", 0), time.time()):
+            return self._restart(request, _("Your sign-in took more than 10 minutes. Sign in again."))
+        self.user = twofactor.pending_login_user(self.pending.get("user_id"), self.pending.get("auth_hash"))
+        if self.user is None:
+            return self._restart(request, _("Your sign-in is no longer valid. Sign in again."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _restart(self, request, message):
+        request.session.pop(PENDING_LOGIN_KEY, None)
+        if message:
+            messages.error(request, message)
+        return redirect("login")
+
+    def _render(self, request, form):
+        return render(request, self.template_name, {"form": form, "phone": self.pending.get("phone", "")})
+
+    def get(self, request):
+        return self._render(request, LoginCodeForm())
+
+    def post(self, request):
+        action = request.POST.get("action", "verify")
+        if action == "back":
+            return self._restart(request, None)
+        if action == "resend":
+            try:
+                challenge = twofactor.resend_login(user=self.user)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+            else:
+                self.pending["phone"] = challenge.masked
+                request.session[PENDING_LOGIN_KEY] = self.pending
+                messages.success(request, _("A new code was sent to %(phone)s.") % {"phone": challenge.masked})
+            return redirect("login_code")
+        form = LoginCodeForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form)
+        result = twofactor.verify_login(user=self.user, code=form.cleaned_data["code"], ip=client_ip(request))
+        if result.restart:
+            return self._restart(request, result.error)
+        if result.user is None:
+            form.add_error("code", result.error)
+            return self._render(request, form)
+        request.session.pop(PENDING_LOGIN_KEY, None)
+        return complete_login(request, result.user, remember_me=self.pending.get("remember_me", False),
+                              next_url=self.pending.get("next"))
 
 
 class LogoutView(View):
