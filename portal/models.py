@@ -1,7 +1,8 @@
-"""Shared-kernel tables: the audit log (spec §13)."""
+"""Shared-kernel tables: the audit log (spec §13) and the API's idempotency keys."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -50,3 +51,35 @@ class AuditDetail(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class IdempotencyKey(models.Model):
+    """One ``Idempotency-Key`` of an API key (``portal/api/idempotency.py``): the request it
+    was first used with (its fingerprint) and, once answered, the response to replay.
+
+    The row is inserted *before* the view runs; the unique constraint is what lets exactly
+    one of two concurrent first requests run. Rows expire after a day.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    api_access = models.ForeignKey("accounts.ApiAccess", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(blank=True, default=b"")
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    locked_at = models.DateTimeField(default=timezone.now)  # when the run now in progress started
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_access", "key"], name="idempotency_key_unique")]
+
+    def __str__(self):
+        return f"{self.key} ({self.method} {self.path}, {self.state})"

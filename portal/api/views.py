@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from portal.api import idempotency
 from portal.audit import Actor
 
 # ``POST …?_method=PUT`` (API seed §1.1) for clients that can only send GET and POST. Only a
@@ -37,10 +38,13 @@ METHOD_OVERRIDES = frozenset({"PUT", "PATCH", "DELETE"})
 
 
 class ApiViewMixin:
-    """JSON only (errors included), ``?_method=`` override, and the acting key."""
+    """JSON only (errors included), ``?_method=`` override, ``Idempotency-Key`` on every POST
+    (``portal/api/idempotency.py``), and the acting key."""
 
     renderer_classes = [JSONRenderer]
+    schema = idempotency.IdempotencyAutoSchema()
     _bad_method_override: str | None = None
+    _idempotency_row = None
 
     def initialize_request(self, request, *args, **kwargs):
         override = request.GET.get(METHOD_OVERRIDE_PARAM)
@@ -56,6 +60,25 @@ class ApiViewMixin:
         if self._bad_method_override is not None:
             raise exceptions.ParseError(
                 f"_method={self._bad_method_override} is not supported; use PUT, PATCH or DELETE with POST.")
+        # after authentication, scope and throttling: a 401/403/429 never uses up a key
+        self._idempotency_row = idempotency.begin(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except BaseException:
+            if self._idempotency_row is not None:  # an exception left unhandled (DEBUG): retryable
+                idempotency.release(self._idempotency_row)
+            raise
+        if self._idempotency_row is not None:
+            idempotency.finish(self._idempotency_row, response)
+            self._idempotency_row = None
+        return response
 
     def get_company(self):
         """The tenant of this request: the API key's company (never None past authentication)."""
