@@ -33,6 +33,7 @@ from messaging.services import StepSpec, dispatch, send_plans_bulk
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 400
+WORKER_APP = "herald-crash-test-dispatcher"
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -59,7 +60,8 @@ def queued(company, tmp_path, monkeypatch):
 def _env(**extra) -> dict:
     db = settings.DATABASES["default"]
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update(DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+    env.update(DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+                            f"?application_name={WORKER_APP}",
                DJANGO_SECRET_KEY=settings.SECRET_KEY, HERALD_DISPATCH_BATCH="10", PYTHONUNBUFFERED="1", **extra)
     return env
 
@@ -136,7 +138,7 @@ def test_database_connections_cut_mid_run_lose_and_duplicate_nothing(queued):
             _wait_for(lambda threshold=threshold: _sent() >= threshold)
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                               "WHERE datname = current_database() AND application_name = %s", [WORKER_APP])
                 assert cursor.fetchone()[0] >= 1
         _wait_for(lambda: not Message.objects.filter(status=MessageStatus.QUEUED, in_flight_since__isnull=True)
                   .exists(), timeout=120)
