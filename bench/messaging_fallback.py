@@ -5,9 +5,10 @@ each next step is sent ≤ 10 s after its deadline, p99), on PostgreSQL.
         .venv/bin/python bench/messaging_fallback.py --plans 1000000 --spread 3600 --run 120
 
 Set-up (not timed): a company with ``--plans`` contacts and as many active two-step plans
-(SMS, then SMS on fallback) waiting on step 1, whose deadlines are spread evenly over the
-next ``--spread`` seconds (from 20 s on), all in the ``plan_deadline`` partial index; a
-simulator gateway. The original deadline of each plan is kept in a side table.
+(SMS, then SMS on fallback) waiting on step 1, whose deadlines are spread evenly over
+``--spread`` seconds starting ``--lead`` seconds after they are written (so that none is
+overdue when the measure starts), all in the ``plan_deadline`` partial index; a simulator
+gateway. The original deadline of each plan is kept in a side table.
 
 Timed: for ``--run`` seconds one process runs the fallback sweep in a loop (as the beat
 task does, every 2 s in production — here back to back) and one process runs the
@@ -15,8 +16,8 @@ dispatcher; then, for every plan whose deadline fell in the run, the lag from it
 deadline to its step-2 message being *queued* (created by the sweep) and being *sent*
 (submitted to the provider): p50 / p95 / p99 / max.
 
-``--burst N`` instead gives N plans the same deadline (now + 20 s) among the pending ones,
-and reports how long until all of them have their step 2 queued and sent.
+``--burst N`` gives N plans the same (first) deadline among the pending ones: the lags
+then show how long a burst of N due plans takes to move and send.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def _sweeper(seconds, ready, go, out):
     go.wait()
     end, moved = time.monotonic() + seconds, 0
     while time.monotonic() < end:
+        began = time.monotonic()
         n = fallback.sweep()
+        if os.environ.get("BENCH_TRACE") and time.monotonic() - began > 1.0:
+            print(f"sweeper: {n} plans in {time.monotonic() - began:.1f} s", flush=True)
         moved += n
         if not n:
             time.sleep(0.05)
@@ -69,7 +73,10 @@ def _dispatcher(gateway_id, seconds, ready, go, out):
     go.wait()
     end, sent = time.monotonic() + seconds, 0
     while time.monotonic() < end:
+        began = time.monotonic()
         n = dispatch.run(gateway_id, seconds=min(2.0, max(end - time.monotonic(), 0.1)))
+        if os.environ.get("BENCH_TRACE") and time.monotonic() - began > 1.5:
+            print(f"dispatcher: {n} messages in {time.monotonic() - began:.1f} s", flush=True)
         sent += n
         if not n:
             time.sleep(0.05)
@@ -93,6 +100,8 @@ def main():
     parser.add_argument("--spread", type=float, default=3600.0, help="seconds over which deadlines are spread")
     parser.add_argument("--run", type=float, default=120.0, help="seconds to run the sweeper and dispatcher")
     parser.add_argument("--burst", type=int, default=0, help="plans sharing one deadline (instead of spread)")
+    parser.add_argument("--lead", type=float, default=90.0,
+                        help="seconds from writing the deadlines to the first one (covers the rest of the set-up)")
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (see the docstring).")
@@ -109,7 +118,7 @@ def main():
     gw = gateway()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_deadline")
-        start = 20.0
+        start = args.lead
         # Deadlines: evenly over the spread, or the burst's plans on one instant.
         spread = (f"CASE WHEN rn <= {int(args.burst)} THEN now() + interval '{start} seconds' "
                   f"ELSE now() + interval '{start + 60} seconds' + (rn * {args.spread / max(args.plans, 1)}) "
@@ -128,11 +137,14 @@ def main():
         cursor.execute("ANALYZE")
         cursor.execute("SELECT count(*) FROM messaging_deliveryplan WHERE state = 'active' AND deadline IS NOT NULL")
         pending = cursor.fetchone()[0]
-    print(f"set-up:   {pending:,} pending deadlines in {time.perf_counter() - t:.0f} s")
+        cursor.execute("SELECT EXTRACT(EPOCH FROM (min(deadline) - now())) FROM bench_deadline")
+        first_in = float(cursor.fetchone()[0])
+    print(f"set-up:   {pending:,} pending deadlines in {time.perf_counter() - t:.0f} s; the first is due in "
+          f"{first_in:.0f} s")
     connection.close()
-
-    wait = 20.0 - 5  # the first deadlines are 20 s after set-up began; start a little before
-    time.sleep(max(0.0, wait - (time.perf_counter() - t)))
+    if first_in < 5:
+        sys.exit("The set-up took longer than --lead: raise it, or the first deadlines start overdue.")
+    time.sleep(first_in - 5)  # start the sweeper 5 s before the first deadline
     ctx = mp.get_context("spawn")
     out_sweep, out_send, ready, go = ctx.Queue(), ctx.Queue(), ctx.Semaphore(0), ctx.Event()
     procs = [ctx.Process(target=_sweeper, args=(args.run, ready, go, out_sweep)),

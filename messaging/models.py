@@ -120,13 +120,13 @@ class Message(TenantModel):
     plan = models.ForeignKey("DeliveryPlan", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="messages")
     step = models.PositiveSmallIntegerField(_("fallback step"), null=True, blank=True)  # 0-based
-    # Sender IDs and gateways are deleted rarely (a sender ID only before it was ever used),
-    # so their foreign keys carry no index: fewer indexes to maintain on every status change.
+    # Every foreign key keeps its index: deleting the row it points to (a sender ID, a
+    # gateway) makes PostgreSQL look up the messages that refer to it, and without an index
+    # that is a scan of the whole message table.
     sender_id = models.ForeignKey("SenderId", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="messages", verbose_name=_("sender ID"), db_index=False)
+                                  related_name="messages", verbose_name=_("sender ID"))
     sender = models.CharField(_("from"), max_length=100, blank=True, default="")
-    gateway = models.ForeignKey("Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
-                                db_index=False)
+    gateway = models.ForeignKey("Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     content = models.JSONField(_("content"), default=dict, blank=True)  # rendered, per channel
     encoding = models.CharField(_("encoding"), max_length=4, choices=Encoding.choices, blank=True, default="")
     segments = models.PositiveSmallIntegerField(_("segments"), default=1)
