@@ -109,3 +109,25 @@ def test_a_lost_credentials_file_is_reported_and_reset_password_recovers(var_dir
     assert demo.check_password(new)
     assert demo.must_change_password is False
     assert User.objects.filter(login="demo").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_can_send_at_once_through_simulator_gateways(var_dir, django_capture_on_commit_callbacks):
+    """The embedded default has no provider account: every channel gets a simulator
+    gateway and the demo company an active SMS sender ID, so a message sent from the demo
+    is delivered (the simulator's report comes after its delay)."""
+    from messaging.models import Gateway, Message, MessageStatus, SenderId, Source
+    from messaging.services import StepSpec, send
+
+    seed()
+    assert Gateway.objects.filter(provider="simulator").count() == 10
+    company = Company.objects.get(name=DEMO_COMPANY)
+    assert SenderId.objects.get(company=company, sender_id="HERALD").is_active
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = send(company=company, to="+34612345678", source=Source.API,
+                    step=StepSpec(channel=1, sender="HERALD", content={"text": "Hello from the demo"}))
+    message = Message.objects.get(plan=plan)
+    assert message.status in {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.SEEN}
+    assert message.sender == "HERALD"
+    seed()
+    assert Gateway.objects.count() == 10 and SenderId.objects.count() == 1

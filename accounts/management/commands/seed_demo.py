@@ -107,6 +107,7 @@ class Command(BaseCommand):
                 company = services.create_company(name=DEMO_COMPANY, actor=Actor.system())
                 self.stdout.write(f"Created the company “{DEMO_COMPANY}”.")
             self._ensure_custom_role(company)
+            self._ensure_messaging(company)
             known = {c.login: c for c in read_credentials()}
             changed = self._ensure_users(company, known)
             if reset_password:
@@ -123,6 +124,24 @@ class Command(BaseCommand):
                                  description="Answers customers in Conversations and works with chatbots.",
                                  permissions=CUSTOM_ROLE_PERMISSIONS)
             self.stdout.write(f"Created the custom role “{CUSTOM_ROLE}”.")
+
+    def _ensure_messaging(self, company: Company) -> None:
+        """The embedded default sends for real, without a network: a simulator gateway for
+        every channel that has no gateway yet (any company), and an active SMS sender ID."""
+        from messaging.models import Gateway, SenderId, SenderIdStatus
+        from portal.channel_types import Channel
+
+        for channel in Channel:
+            if not Gateway.objects.filter(channel=channel).exists():
+                Gateway.objects.create(
+                    name=f"Simulator {channel.label}", channel=channel, provider="simulator", tps=1000,
+                    default_from="HERALD",
+                    settings={"seed": 1, "deliver_rate": 0.95, "seen_rate": 0.4, "report_delay": 2, "seen_delay": 5})
+                self.stdout.write(f"Created the simulator gateway for {channel.label}.")
+        if not SenderId.objects.for_company(company).filter(channel=Channel.SMS, sender_id="HERALD").exists():
+            SenderId.objects.create(company=company, channel=Channel.SMS, sender_id="HERALD", name="Herald demo",
+                                    status=SenderIdStatus.ACTIVE, description="Demo sender ID")
+            self.stdout.write("Created the active SMS sender ID “HERALD”.")
 
     def _ensure_users(self, company: Company, known: dict[str, Credential]) -> bool:
         created = False
