@@ -56,32 +56,11 @@ from contacts.api.serializers import (
     TargetOutput,
 )
 from contacts.models import Attribute, Contact, ContactImport, ImportStatus, OptOut, OptOutSource, Tag, Target
-from portal.api.errors import NON_FIELD_KEY
+from portal.api.errors import flatten_errors
 from portal.api.schema import ErrorSerializer, error_responses
 from portal.api.views import TenantViewSet
 
 # --- shared -------------------------------------------------------------------------------------
-
-
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors (``{"attributes": {"age": [...]}}``, ``{"filters": {0: {...}}}``)
-    as flat ``field → messages`` with dotted paths (``attributes.age``, ``filters.0.mode``),
-    the shape every API error body has."""
-    if isinstance(detail, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            name = str(key) if not prefix else (prefix if key == NON_FIELD_KEY else f"{prefix}.{key}")
-            flat.update(flatten_errors(value, name))
-        return flat
-    if isinstance(detail, list):
-        if all(not isinstance(item, (dict, list)) for item in detail):
-            return {prefix or NON_FIELD_KEY: [str(item) for item in detail]}
-        flat = {}
-        for i, item in enumerate(detail):
-            if item:
-                flat.update(flatten_errors(item, f"{prefix}.{i}" if prefix else str(i)))
-        return flat
-    return {prefix or NON_FIELD_KEY: [str(detail)]}
 
 
 class RecipientsViewSet(TenantViewSet):

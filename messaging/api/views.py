@@ -32,38 +32,12 @@ from messaging.api.serializers import (
     plan_steps,
 )
 from messaging.models import DeliveryPlan, Message, Source
-from portal.api.errors import NON_FIELD_KEY
+from portal.api.errors import flatten_errors
 from portal.api.schema import error_responses
 from portal.api.views import TenantViewSet
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 OMNI = "Needs the `omni-api` scope."
-
-
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as flat ``field → messages`` with the API's field paths:
-    ``template.id``, ``messages[0].senderId`` (list positions from 0), the same names
-    ``SendError`` uses."""
-    if isinstance(detail, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            if isinstance(key, int) or (str(key).isdigit() and prefix):
-                name = f"{prefix}[{key}]"
-            elif key == NON_FIELD_KEY and prefix:
-                name = prefix
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_errors(value, name))
-        return flat
-    if isinstance(detail, list):
-        if all(not isinstance(item, (dict, list)) for item in detail):
-            return {prefix or NON_FIELD_KEY: [str(item) for item in detail]}
-        flat = {}
-        for index, item in enumerate(detail):
-            if item:
-                flat.update(flatten_errors(item, f"{prefix}[{index}]"))
-        return flat
-    return {prefix or NON_FIELD_KEY: [str(detail)]}
 
 
 class OmniViewSet(TenantViewSet):
@@ -75,7 +49,7 @@ class OmniViewSet(TenantViewSet):
         try:
             return super().validated_input(serializer_class, data=data, **kwargs)
         except serializers.ValidationError as exc:
-            raise serializers.ValidationError(flatten_errors(exc.detail))
+            raise serializers.ValidationError(flatten_errors(exc.detail, brackets=True))
 
     def send_args(self, data: dict) -> dict:
         access = self.request.auth

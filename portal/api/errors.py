@@ -32,6 +32,37 @@ NON_FIELD_KEY = "non_field_errors"
 SERVER_ERROR_MESSAGE = "Something went wrong on our end. Please try again."
 
 
+def flatten_errors(detail, prefix: str = "", *, brackets: bool = False) -> dict[str, list[str]]:
+    """DRF's nested errors as flat ``field → messages``, the shape of every API error body.
+    Paths are dotted (``attributes.age``, ``filters.0.mode``), or with ``brackets`` list
+    positions are bracketed (``messages[0].senderId``, the Omni API's names)."""
+    def position(index) -> str:
+        if brackets:
+            return f"{prefix}[{index}]"
+        return f"{prefix}.{index}" if prefix else str(index)
+
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if brackets and (isinstance(key, int) or (str(key).isdigit() and prefix)):
+                name = position(key)
+            elif key == NON_FIELD_KEY and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name, brackets=brackets))
+        return flat
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return {prefix or NON_FIELD_KEY: [str(item) for item in detail]}
+        flat = {}
+        for index, item in enumerate(detail):
+            if item:
+                flat.update(flatten_errors(item, position(index), brackets=brackets))
+        return flat
+    return {prefix or NON_FIELD_KEY: [str(detail)]}
+
+
 def error_body(code: int, message: str, errors: dict | None = None) -> dict:
     body = {"status": "ERROR", "code": code, "message": message}
     if errors is not None:
