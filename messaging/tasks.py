@@ -53,10 +53,12 @@ def fallback_sweep() -> int:
 
 @shared_task(ignore_result=True)
 def recover() -> dict:
-    """Claims of dead workers, and delivery reports that overtook their message."""
+    """Claims of dead workers, messages stranded on a deactivated gateway, and delivery
+    reports that overtook their message."""
     from messaging.services import dispatch, intake
 
     stats = dispatch.recover()
+    stats.update(dispatch.reroute_stranded())
     stats.update(intake.match_pending())
     return stats
 

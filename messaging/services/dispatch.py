@@ -342,3 +342,46 @@ def recover(older_than: float | None = None) -> dict:
             if results and gateway is not None:
                 settle(gateway, sent, results, attempt_error=stopped)
     return stats
+
+
+# --- stranded messages --------------------------------------------------------------------
+
+def reroute_stranded(limit: int = 5000) -> dict:
+    """Queued messages whose gateway was deactivated or deleted would wait forever: route
+    them again (another active gateway of their channel), or end them ``skipped /
+    no_route`` so that their plan moves on to its next step."""
+    from contacts.phones import InvalidPhone, normalize
+    from messaging.models import SkipReason
+    from messaging.services.routing import Router
+
+    inactive = list(Gateway.objects.filter(is_active=False).values_list("pk", flat=True))
+    queued = Message.objects.filter(status=MessageStatus.QUEUED, in_flight_since__isnull=True)
+    stranded = list(queued.filter(gateway_id__in=inactive).select_related("contact")[:limit]) if inactive else []
+    stranded += list(queued.filter(gateway__isnull=True).select_related("contact")[:limit])
+    routers: dict[int, Router] = {}
+    moved, skipped = [], []
+    for message in stranded:
+        if message.contact is not None:
+            country, mno = message.contact.country, message.contact.mno
+        else:
+            try:
+                phone = normalize(message.address)
+                country, mno = phone.country, phone.mno
+            except InvalidPhone:
+                country = mno = ""
+        router = routers.setdefault(message.company_id, Router(message.company_id))
+        gateway = router.route(message.channel, country=country, mno=mno, sender=message.sender)
+        if gateway is None:
+            skipped.append(Update(message.pk, MessageStatus.SKIPPED, error_code=SkipReason.NO_ROUTE.value,
+                                  error_text=str(SkipReason.NO_ROUTE.label)))
+        else:
+            message.gateway = gateway
+            moved.append(message)
+    with transaction.atomic():
+        for gateway_id in {m.gateway_id for m in moved}:
+            Message.objects.filter(pk__in=[m.pk for m in moved if m.gateway_id == gateway_id],
+                                   status=MessageStatus.QUEUED).update(gateway_id=gateway_id)
+        record_changes(apply_updates(skipped))
+        if moved:
+            kick_after_commit({(m.gateway_id, m.priority) for m in moved})
+    return {"rerouted": len(moved), "skipped": len(skipped)}
