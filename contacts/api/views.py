@@ -58,21 +58,16 @@ from contacts.api.serializers import (
 from contacts.models import Attribute, Contact, ContactImport, ImportStatus, OptOut, OptOutSource, Tag, Target
 from portal.api.errors import flatten_errors
 from portal.api.schema import ErrorSerializer, error_responses
-from portal.api.views import TenantViewSet
+from portal.api.views import FlatErrorsMixin, TenantViewSet
 
 # --- shared -------------------------------------------------------------------------------------
 
 
-class RecipientsViewSet(TenantViewSet):
+class RecipientsViewSet(FlatErrorsMixin, TenantViewSet):
     """Base of every contacts endpoint: scope ``recipients``, flat field errors."""
 
     required_scope = ApiScope.RECIPIENTS
 
-    def validated_input(self, serializer_class, *, data=None, **kwargs) -> dict:
-        try:
-            return super().validated_input(serializer_class, data=data, **kwargs)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError(flatten_errors(exc.detail))
 
 
 def contacts_with_relations(queryset):

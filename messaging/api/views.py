@@ -32,24 +32,18 @@ from messaging.api.serializers import (
     plan_steps,
 )
 from messaging.models import DeliveryPlan, Message, Source
-from portal.api.errors import flatten_errors
 from portal.api.schema import error_responses
-from portal.api.views import TenantViewSet
+from portal.api.views import FlatErrorsMixin, TenantViewSet
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 OMNI = "Needs the `omni-api` scope."
 
 
-class OmniViewSet(TenantViewSet):
+class OmniViewSet(FlatErrorsMixin, TenantViewSet):
     """Base of every Omni API endpoint: scope ``omni-api``, flat field errors."""
 
     required_scope = ApiScope.OMNI_API
-
-    def validated_input(self, serializer_class, *, data=None, **kwargs) -> dict:
-        try:
-            return super().validated_input(serializer_class, data=data, **kwargs)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError(flatten_errors(exc.detail, brackets=True))
+    error_brackets = True
 
     def send_args(self, data: dict) -> dict:
         access = self.request.auth

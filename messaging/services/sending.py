@@ -22,13 +22,13 @@ from messaging.models import (
     PlanState,
     Priority,
     SenderId,
-    SenderIdStatus,
     SkipReason,
     Source,
     TrafficType,
     WaitFor,
 )
 from messaging.rendering import build_values, render_content
+from messaging.selectors import active_sender
 from messaging.services.routing import Router
 from portal.audit import Actor
 from portal.channel_types import PHONE_CHANNELS, Channel
@@ -76,11 +76,6 @@ def _content_template(company, template_id):
     return content_template(company, template_id)
 
 
-def _active_sender(company, channel: int, sender: str) -> SenderId | None:
-    return (SenderId.objects.for_company(company)
-            .filter(channel=channel, status=SenderIdStatus.ACTIVE, sender_id=sender).first())
-
-
 def _payload_errors(channel: int, payload, key: str) -> dict[str, str]:
     if not isinstance(payload, dict) or not payload:
         return {key: _("The payload must be a non-empty JSON object, e.g. {\"text\": \"Hello\"}.")}
@@ -116,7 +111,7 @@ def validate_step(company, step: StepSpec, prefix: str = "", api_access=None) ->
     else:
         errors.update(_payload_errors(step.channel, step.content, f"{prefix}payload"))
     if step.sender:
-        if _active_sender(company, step.channel, step.sender) is None:
+        if active_sender(company, step.channel, step.sender) is None:
             errors[f"{prefix}senderId"] = _("“%(s)s” is not an active %(c)s sender ID of your company "
                                             "(Assets → Sender IDs).") % {"s": step.sender,
                                                                          "c": Channel(step.channel).label}
@@ -262,7 +257,7 @@ class _StepContext:
     def sender(self, company_id: int, channel: int, text: str) -> SenderId | None:
         key = (company_id, channel, text)
         if key not in self.senders:
-            self.senders[key] = _active_sender(company_id, channel, text) if text else None
+            self.senders[key] = active_sender(company_id, channel, text) if text else None
         return self.senders[key]
 
     def template(self, company_id: int, template_id: int):

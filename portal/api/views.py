@@ -21,7 +21,7 @@ A viewset stays thin::
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework import status as http_status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from portal.api import idempotency
+from portal.api.errors import flatten_errors
 from portal.audit import Actor
 
 # ``POST …?_method=PUT`` (API seed §1.1) for clients that can only send GET and POST. Only a
@@ -120,3 +121,16 @@ class TenantViewSet(ApiViewMixin, GenericViewSet):
     def output(self, instance, *, status: int = http_status.HTTP_200_OK, serializer_class=None) -> Response:
         serializer_class = serializer_class or self.get_serializer_class()
         return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status)
+
+
+class FlatErrorsMixin:
+    """Input errors as flat field paths: dotted (``attributes.age``) or, with
+    ``error_brackets``, bracketed list positions (``messages[0].senderId``)."""
+
+    error_brackets = False
+
+    def validated_input(self, serializer_class, *, data=None, **kwargs) -> dict:
+        try:
+            return super().validated_input(serializer_class, data=data, **kwargs)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(flatten_errors(exc.detail, brackets=self.error_brackets)) from exc
