@@ -98,6 +98,7 @@ class SkipReason(models.TextChoices):
     NO_ROUTE = "no_route", _("No route: no active gateway serves this channel for this destination.")
     NO_SENDER = "no_sender", _("The sender ID is not active.")
     EMPTY = "empty_content", _("The message has no content.")
+    CANCELED = "canceled", _("Canceled: its broadcast was stopped before it went out.")
 
 
 class Message(TenantModel):
@@ -148,6 +149,8 @@ class Message(TenantModel):
     finished_at = models.DateTimeField(_("final status at"), null=True, blank=True)
     price = models.DecimalField(_("price"), max_digits=14, decimal_places=6, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    # Held back from the dispatch queue while its source (a broadcast) is paused.
+    held = models.BooleanField(_("held"), default=False)
 
     objects = TenantManager()
 
@@ -160,9 +163,9 @@ class Message(TenantModel):
             # The dispatch queue: queued, not yet claimed, per gateway, priority first, in
             # order (claims read it without sorting); and per company (fair shares).
             models.Index(fields=["gateway", "-priority", "id"], name="message_dispatch_queue",
-                         condition=Q(status="queued", in_flight_since__isnull=True)),
+                         condition=Q(status="queued", in_flight_since__isnull=True, held=False)),
             models.Index(fields=["gateway", "company", "-priority", "id"], name="message_dispatch_company",
-                         condition=Q(status="queued", in_flight_since__isnull=True)),
+                         condition=Q(status="queued", in_flight_since__isnull=True, held=False)),
             # Claims left behind by a worker that died.
             models.Index(fields=["in_flight_since"], name="message_in_flight",
                          condition=Q(in_flight_since__isnull=False)),
@@ -384,3 +387,39 @@ class PendingReport(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["gateway", "provider_message_id"], name="pending_report_key")]
+
+
+class HeldSource(models.Model):
+    """A source whose new and queued messages wait (a paused broadcast): the dispatcher
+    never claims them and steps started meanwhile are created held. See ``services.holds``."""
+
+    source = models.CharField(max_length=12, choices=Source.choices)
+    source_id = models.BigIntegerField()
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="held_source_once")]
+
+
+class SourceCounter(models.Model):
+    """Counts kept as the engine moves, for sources that show live statistics (a
+    broadcast): plan outcomes (``step`` = -1; keys ``initiated``, ``successful``,
+    ``unsuccessful``, ``canceled``) and, per step, how many of its messages are in each
+    status (keys = statuses, plus ``created`` and ``late``).
+
+    Rows are deltas, inserted and never updated by the engine (no hot row to lock between
+    dispatchers); ``services.counters.squash`` folds them into one row per key now and then.
+    Reads sum the few rows of one source.
+    """
+
+    source = models.CharField(max_length=12, choices=Source.choices)
+    source_id = models.BigIntegerField()
+    step = models.SmallIntegerField()
+    key = models.CharField(max_length=16)
+    count = models.BigIntegerField()
+    is_squashed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "source_id"], name="source_counter_key"),
+                   models.Index(fields=["source", "source_id"], name="source_counter_unsquashed",
+                                condition=Q(is_squashed=False))]

@@ -18,7 +18,7 @@ def dispatch_gateway(gateway_id: int) -> int:
     dispatch.kicked(gateway_id, Priority.BULK)
     sent = dispatch.run(gateway_id)
     if sent and not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) and Message.objects.filter(
-            gateway_id=gateway_id, status=MessageStatus.QUEUED, in_flight_since__isnull=True).exists():
+            gateway_id=gateway_id, status=MessageStatus.QUEUED, in_flight_since__isnull=True, held=False).exists():
         dispatch_gateway.delay(gateway_id)
     return sent
 

@@ -20,7 +20,7 @@ class MenuItem:
 
 MENU = (
     MenuItem("dashboard", _("Dashboard"), "dashboard", "grid", ("view_dashboard",)),
-    MenuItem("broadcasts", _("Broadcasts"), "broadcasts", "send", ("manage_broadcasts",)),
+    MenuItem("broadcasts", _("Broadcasts"), "broadcasts:list", "send", ("manage_broadcasts",)),
     MenuItem("contacts", _("Contacts"), "contacts:list", "users", ("manage_contacts", "import_contacts",
                                                                 "manage_optout_words")),
     MenuItem("conversations", _("Conversations"), "conversations", "chat",

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "messaging",
     "webhooks",
     "assets",
+    "broadcasts",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,9 @@ CELERY_TASK_ROUTES = {
     # The priority lane: API, conversation and OTP sends never queue behind a broadcast.
     "messaging.tasks.dispatch_priority": {"queue": "priority"},
 }
+# Broadcasts: recipients resolved per batch (one transaction each).
+HERALD_BROADCAST_BATCH = int(env("HERALD_BROADCAST_BATCH", "5000"))
+
 CELERY_BEAT_SCHEDULE = {
     "lock-inactive-accounts": {
         "task": "accounts.tasks.lock_inactive_accounts",
@@ -195,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
     "portal-purge-idempotency-keys": {
         "task": "portal.tasks.purge_idempotency_keys",
         "schedule": timedelta(hours=1),
+    },
+    "broadcasts-tick": {  # scheduled runs start, finished runs complete, counters squash
+        "task": "broadcasts.tasks.tick",
+        "schedule": timedelta(seconds=5),
     },
     "webhooks-deliver-due": {
         "task": "webhooks.tasks.deliver_due",

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts.models import Contact, ContactImport, ImportStatus, MappingPreset
+from contacts.models import Contact, ContactImport, ImportStatus, MappingPreset, Tag
 from contacts.services import imports
 from contacts.tests.files import PNG_BYTES, csv_bytes, upload, xlsx_bytes, xlsx_with_member
 from portal.audit import Actor
@@ -161,7 +161,9 @@ def test_quick_import_goes_to_broadcasts(admin_client, company, eager):
     assert 'data-testid="to-import">2<' in html and 'data-testid="existing">1<' in html
     assert 'data-testid="error-count">1<' in html
     response = eager(admin_client.post, reverse("contacts:quick_import_confirm", args=[imp.pk]))
-    assert response.status_code == 302 and response.url == "/broadcasts/"
+    tag = Tag.objects.get(company=company, name="Flash")
+    # rule 5: then the broadcast creation opens with the import's tag chosen
+    assert response.status_code == 302 and response.url == f"/broadcasts/new/?tag={tag.pk}"
     assert Contact.objects.filter(company=company).count() == 2
     assert set(Contact.objects.filter(company=company, tags__name="Flash").values_list("phone", flat=True)) == \
         {"+34612345678", "+34612345690"}

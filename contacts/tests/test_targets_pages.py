@@ -49,7 +49,7 @@ def test_table_lists_targets_with_filter_chips_and_actions(admin_client, company
     assert re.search(r'<td data-column="created_at">\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d</td>', html)
     for action in ("duplicate-target", "edit-target", "to-broadcasts", "delete-target"):
         assert f'data-action="{action}"' in html
-    assert f'href="/broadcasts/?target={target.pk}"' in html
+    assert f'href="/broadcasts/new/?target={target.pk}"' in html
     assert f'data-select-row value="{target.pk}"' in html  # multi-select → To broadcasts
     assert 'data-nav="targets" class="is-active"' in html
 
@@ -115,7 +115,7 @@ def test_edit_target_shows_count_launches_and_actions(admin_client, company, act
     html = admin_client.get(reverse("contacts:target_edit", args=[target.pk])).content.decode()
     assert 'value="Adults"' in html and '<dd data-testid="launches">7</dd>' in html
     assert 'hx-trigger="load, herald:filters-changed from:body delay:250ms"' in html
-    assert f'href="/broadcasts/?target={target.pk}"' in html and "Duplicate" in html and "Delete" in html
+    assert f'href="/broadcasts/new/?target={target.pk}"' in html and "Duplicate" in html and "Delete" in html
     response = admin_client.post(reverse("contacts:target_edit", args=[target.pk]), {
         "name": "Minors", "filters": json.dumps([{"field": "attribute:age", "mode": "range", "to": "17"}])})
     assert response.status_code == 302

@@ -378,11 +378,12 @@ class QuickImportConfirmView(ImportAccessMixin, View):
             messages.success(request, _("Importing the numbers of %(file)s in the background with the tag “%(tag)s”: "
                                         "choose that tag as the recipients of your broadcast.")
                              % {"file": imp.original_name, "tag": imp.tag.name if imp.tag else ""})
-        return redirect(_broadcasts_url())
+        # Rule 5: a quick import then opens the broadcast creation, with its tag chosen.
+        return redirect(_broadcasts_url() + (f"new/?tag={imp.tag_id}" if imp.tag_id else ""))
 
 
 def _broadcasts_url() -> str:
     try:
-        return reverse("broadcasts")
+        return reverse("broadcasts:list")
     except NoReverseMatch:
         return "/broadcasts/"

@@ -20,7 +20,7 @@ from ..models import Target
 from ..tables import TargetTable
 from .contacts import ContactsAccessMixin
 
-BROADCASTS_URL = "/broadcasts/"
+BROADCASTS_URL = "/broadcasts/new/"
 
 
 def to_broadcasts_url(*target_ids) -> str:

@@ -81,12 +81,12 @@ def gateways_with_work() -> list[int]:
     """Active gateways that have queued, unclaimed messages (one cheap EXISTS each)."""
     return [g.pk for g in Gateway.objects.filter(is_active=True).only("pk")
             if Message.objects.filter(gateway_id=g.pk, status=MessageStatus.QUEUED,
-                                      in_flight_since__isnull=True).exists()]
+                                      in_flight_since__isnull=True, held=False).exists()]
 
 
 # --- claiming -----------------------------------------------------------------------------
 
-_QUEUED = "gateway_id = %s AND status = 'queued' AND in_flight_since IS NULL"
+_QUEUED = "gateway_id = %s AND status = 'queued' AND in_flight_since IS NULL AND NOT held"
 
 
 def _companies_with_bulk(gateway_id: int) -> list[int]:
@@ -98,7 +98,7 @@ def _companies_with_bulk(gateway_id: int) -> list[int]:
                 "WITH RECURSIVE c AS ("
                 f" (SELECT company_id FROM messaging_message WHERE {_QUEUED} ORDER BY company_id LIMIT 1)"
                 " UNION ALL SELECT (SELECT m.company_id FROM messaging_message m WHERE m.gateway_id = %s"
-                "  AND m.status = 'queued' AND m.in_flight_since IS NULL"
+                "  AND m.status = 'queued' AND m.in_flight_since IS NULL AND NOT m.held"
                 "  AND m.company_id > c.company_id ORDER BY m.company_id LIMIT 1) FROM c"
                 "  WHERE c.company_id IS NOT NULL)"
                 " SELECT company_id FROM c WHERE company_id IS NOT NULL LIMIT 1000", [gateway_id, gateway_id])

@@ -30,6 +30,7 @@ def on_status_changes(changed) -> set:
     """Move the plans of changed messages; returns the ids of late messages (their plan
     had already moved past their step). Runs in the caller's transaction; a few
     set-wise statements whatever the number of plans."""
+    from messaging.services import counters
     from messaging.services.sending import start_steps
 
     relevant = [c for c in changed if c.plan_id and c.step is not None]
@@ -63,6 +64,11 @@ def on_status_changes(changed) -> set:
     plans_qs = DeliveryPlan.objects.all()
     if successful:
         plans_qs.filter(pk__in=successful).update(state=PlanState.SUCCESSFUL, deadline=None, finished_at=now)
+        tally = counters.Tally()
+        origin = {c.plan_id: (c.source, c.source_id) for c in relevant}
+        for pk in successful:
+            tally.add(*origin[pk], counters.PLAN, PlanState.SUCCESSFUL)
+        tally.flush()
     for when, ids in deadlines.items():
         ids -= successful | advance
         if ids:

@@ -205,10 +205,10 @@ def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_
 
 def send_plans_bulk(*, company, contacts, steps: list[StepSpec], source: str, source_id=None,
                     batch_size: int = 2000) -> int:
-    """One plan per contact (a broadcast run): validated once, written in batches of
-    ``batch_size`` (each its own transaction, so a huge broadcast never holds one long
-    transaction). ``contacts`` is a queryset of the company's contacts. Returns the number
-    of plans made."""
+    """One plan per contact: validated once, written in batches of ``batch_size`` (each its
+    own transaction, so a huge send never holds one long transaction). ``contacts`` is a
+    queryset of the company's contacts. Returns the number of plans made. (Broadcasts
+    resolve their recipients themselves, with ``create_plans``, to resume after a crash.)"""
     errors: dict[str, str] = {}
     for index, step in enumerate(steps):
         errors.update(validate_step(company, step, f"steps[{index}]."))
@@ -223,11 +223,18 @@ def send_plans_bulk(*, company, contacts, steps: list[StepSpec], source: str, so
             return made
         last_id = chunk[-1].pk
         with transaction.atomic():
-            plans = [DeliveryPlan(company=company, contact=c, source=source, source_id=source_id, steps=step_json)
-                     for c in chunk]
-            copy_insert(DeliveryPlan, plans, assign_ids=True)
-            start_steps(plans)
-        made += len(plans)
+            create_plans(company=company, contacts=chunk, steps=step_json, source=source, source_id=source_id)
+        made += len(chunk)
+
+
+def create_plans(*, company, contacts: list[Contact], steps: list[dict], source: str, source_id=None) -> list:
+    """One plan per contact with these (already validated) steps, started at once, in the
+    caller's transaction. Returns the plans."""
+    plans = [DeliveryPlan(company=company, contact=c, source=source, source_id=source_id, steps=steps)
+             for c in contacts]
+    copy_insert(DeliveryPlan, plans, assign_ids=True)
+    start_steps(plans)
+    return plans
 
 
 # --- starting steps (shared by sending and the fallback engine) ----------------------------
@@ -368,12 +375,18 @@ def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
 def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
     """Start the next step of each plan (its first one for a new plan); a step that is
     skipped moves on to the following one at once; a plan with no step left ends
-    *unsuccessful*. Saves the plans; queues the dispatch. Runs in the caller's transaction."""
-    from messaging.services import dispatch
+    *unsuccessful*. Saves the plans; queues the dispatch; moves the live counters. Runs in
+    the caller's transaction."""
+    from messaging.services import counters, dispatch, holds
     from messaging.services.status import Changed
 
     now = timezone.now()
     ctx = _StepContext()
+    tally = counters.Tally()
+    held = holds.held_among({(plan.source, plan.source_id) for plan in plans})
+    for plan in plans:
+        if plan.current_step is None:
+            tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.ACTIVE)
     pending = [(plan, 0 if plan.current_step is None else plan.current_step + 1) for plan in plans]
     created: list[Message] = []
     while pending:
@@ -381,12 +394,18 @@ def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
         for plan, index in pending:
             if index >= len(plan.steps):
                 plan.state, plan.deadline, plan.finished_at = PlanState.UNSUCCESSFUL, None, now
+                tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.UNSUCCESSFUL)
             else:
                 work.append((plan, index))
         if not work:
             break
         _prefetch(ctx, work)
         messages = [_build(ctx, plan, index) for plan, index in work]
+        for message in messages:
+            if message.status == MessageStatus.QUEUED and (message.source, message.source_id) in held:
+                message.held = True
+            tally.add(message.source, message.source_id, message.step, "created")
+            tally.add(message.source, message.source_id, message.step, message.status)
         copy_insert(Message, messages)
         pending = []
         for (plan, index), message in zip(work, messages, strict=True):
@@ -399,6 +418,7 @@ def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
         created.extend(messages)
     bulk_update_values(DeliveryPlan, plans, ["current_step", "current_message", "current_wait_for",
                                              "current_timeout", "state", "deadline", "finished_at"])
+    tally.flush()
     skipped = [m for m in created if m.status == MessageStatus.SKIPPED]
     if skipped:
         from messaging.models import StatusEvent
@@ -409,7 +429,7 @@ def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
         notify.status_changed([Changed(m.pk, m.company_id, m.plan_id, m.step, m.channel, m.address, m.source,
                                        m.source_id, m.status, m.error_code, m.error_text, at=now)
                                for m in skipped])
-    queued = {(m.gateway_id, m.priority) for m in created if m.status == MessageStatus.QUEUED}
+    queued = {(m.gateway_id, m.priority) for m in created if m.status == MessageStatus.QUEUED and not m.held}
     if queued:
         dispatch.kick_after_commit(queued)
     return created

@@ -52,6 +52,7 @@ class Changed:
     provider_status: str = ""
     at: datetime | None = None
     late: bool = False
+    old_status: str = ""   # the status it moved from ("" when unknown)
 
 
 def _collapse(updates: list[Update]) -> list[Update]:
@@ -82,11 +83,17 @@ _V = "v(id, status, rank, pstatus, ecode, etext, pid, at)"
 def _sql(rows: int, gateway_id: int | None = None) -> str:
     only = f" AND m.gateway_id = {int(gateway_id)}" if gateway_id is not None else ""
     if connection.vendor == "postgresql":
-        # One array per column: 8 parameters whatever the batch size.
+        # One array per column: 8 parameters whatever the batch size. The ``o`` CTE locks
+        # the rows first and reads the status each one moves from (for the live counters):
+        # under the lock no other writer can change it before this UPDATE does.
         returning = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
-        return ("UPDATE messaging_message AS m SET " + _SET +
-                " FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                f" %s::timestamptz[]) AS {_V} WHERE m.id = v.id AND m.status_rank < v.rank{only} RETURNING {returning}")
+        return ("WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],"
+                f" %s::text[], %s::text[], %s::timestamptz[]) AS {_V}),"
+                " o AS (SELECT m.id, m.status FROM messaging_message m JOIN v ON m.id = v.id"
+                f" WHERE m.status_rank < v.rank{only} FOR UPDATE OF m)"
+                " UPDATE messaging_message AS m SET " + _SET +
+                f" FROM v, o WHERE m.id = v.id AND o.id = m.id AND m.status_rank < v.rank{only}"
+                f" RETURNING {returning}, o.status")
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * rows)
     return (f"WITH {_V} AS (VALUES {values}) UPDATE messaging_message AS m SET {_SET} "
             f"FROM v WHERE m.id = v.id AND m.status_rank < v.rank{only} RETURNING {_COLUMNS}")
@@ -112,11 +119,20 @@ def apply_updates(updates: list[Update], *, gateway_id: int | None = None) -> li
                     for u in chunk]
             params = [list(column) for column in zip(*rows, strict=True)] if postgres else [
                 value for row in rows for value in row]
+            if not postgres:
+                # SQLite serialises writers: the statuses read here are the ones the
+                # UPDATE below moves from.
+                old = dict(Message.objects.filter(pk__in=[u.message_id for u in chunk]).values_list("pk", "status"))
             cursor.execute(_sql(len(chunk), gateway_id), params)
             for row in cursor.fetchall():
                 message_id = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
                 update = by_id[message_id]
-                changed.append(Changed(message_id, *row[1:], provider_status=update.provider_status, at=update.at))
+                if postgres:
+                    row, old_status = row[:-1], row[-1]
+                else:
+                    old_status = old.get(message_id, "")
+                changed.append(Changed(message_id, *row[1:], provider_status=update.provider_status, at=update.at,
+                                       old_status=old_status))
     return changed
 
 
@@ -139,11 +155,19 @@ def record_changes(changed: list[Changed], prior: list[Changed] | None = None) -
     delivery report applied as one): they go to the history and the webhooks only."""
     if not changed:
         return
-    from messaging.services import fallback, notify
+    from messaging.services import counters, fallback, notify
 
     late_ids = fallback.on_status_changes(changed)
     if late_ids:
         Message.objects.filter(pk__in=late_ids).update(late=True)
+    tally = counters.Tally()
+    for c in changed:
+        if c.source in counters.COUNTED_SOURCES and c.step is not None:
+            if c.old_status:
+                tally.move(c.source, c.source_id, c.step, c.old_status, c.status)
+            if c.id in late_ids:
+                tally.add(c.source, c.source_id, c.step, "late")
+    tally.flush()
     history = [*(prior or []), *changed]
     _insert_events(history, late_ids)
     notify.status_changed(history)

@@ -1,0 +1,109 @@
+"""Who a run sends to: the union of its targets (dynamic, evaluated at launch time), its
+tags and its typed numbers, each contact once; or, for a *Relaunch for failed* run, the
+unsuccessful recipients of the run it relaunches. Resolved in the worker in batches of
+contacts by ascending id: each batch makes its delivery plans and records how far it got
+in the same transaction, so a worker that dies resumes after the last committed batch —
+never skipping nor doubling a recipient."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from broadcasts.models import Broadcast, BroadcastStatus
+from contacts.models import Contact, ContactTag, Target
+from contacts.phones import InvalidPhone, normalize
+from contacts.selectors import contacts_for, target_contacts
+from messaging.models import DeliveryPlan, PlanState, Source
+
+RESOLVING_TTL = 120  # seconds: a resolution that has not written a batch for this long is stalled
+
+
+def resolving_key(broadcast_id: int) -> str:
+    """Cache key a running resolution refreshes per batch: the beat re-queues a run's
+    resolution (after a worker died) only when the key is gone."""
+    return f"broadcast:{broadcast_id}:resolving"
+
+
+def recipients_query(company, recipients: dict):
+    """The contacts a run with these recipients reaches (a queryset, not evaluated)."""
+    relaunch_of = recipients.get("relaunch_of")
+    if relaunch_of:
+        failed = DeliveryPlan.objects.filter(company=company, source=Source.BROADCAST, source_id=relaunch_of,
+                                             state__in=(PlanState.UNSUCCESSFUL, PlanState.CANCELED),
+                                             contact_id=OuterRef("pk"))
+        return contacts_for(company).filter(Exists(failed))
+    query = Q(pk__in=[])
+    for target in Target.objects.for_company(company).filter(pk__in=recipients.get("targets") or []):
+        query |= Q(pk__in=target_contacts(target).values("pk"))
+    tags = recipients.get("tags") or []
+    if tags:
+        query |= Q(Exists(ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags)))
+    phones = recipients.get("phones") or []
+    if phones:
+        query |= Q(phone__in=phones)
+    return contacts_for(company).filter(query)
+
+
+def count(company, recipients: dict) -> int:
+    return recipients_query(company, recipients).count()
+
+
+def _ensure_phone_contacts(broadcast: Broadcast) -> None:
+    """Typed numbers that are not contacts yet become contacts (so that every recipient
+    is a contact with its opt-outs and attributes; rule: the number is the duplicate key)."""
+    company = broadcast.company
+    phones = broadcast.recipients.get("phones") or []
+    existing = set(Contact.objects.for_company(company).filter(phone__in=phones).values_list("phone", flat=True))
+    for phone in phones:
+        if phone in existing:
+            continue
+        try:
+            number = normalize(phone, company.default_region)
+        except InvalidPhone:
+            continue  # cleaned at save time; a number that no longer parses is left out
+        try:
+            with transaction.atomic():
+                Contact.objects.create(company=company, phone=number.e164, country=number.country, mno=number.mno)
+        except IntegrityError:
+            pass  # created meanwhile (an import, another run): it is a recipient all the same
+
+
+def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
+    """Make the delivery plans of a running broadcast, batch after batch, until every
+    recipient has one or the broadcast is paused / stopped. Returns the broadcast's status.
+    Safe to call twice at once: each batch locks the broadcast row first."""
+    from messaging.services.sending import create_plans
+
+    batch = batch_size or settings.HERALD_BROADCAST_BATCH
+    first = Broadcast.objects.select_related("company").get(pk=broadcast_id)
+    if first.status != BroadcastStatus.IN_PROGRESS or first.resolved:
+        return first.status
+    if not first.phones_resolved:
+        _ensure_phone_contacts(first)
+        Broadcast.objects.filter(pk=first.pk).update(phones_resolved=True)
+    query = recipients_query(first.company, first.recipients).order_by("pk")
+    while True:
+        cache.set(resolving_key(broadcast_id), "running", RESOLVING_TTL)
+        with transaction.atomic():
+            broadcast = Broadcast.objects.select_for_update().select_related("company").get(pk=broadcast_id)
+            if broadcast.status != BroadcastStatus.IN_PROGRESS or broadcast.resolved:
+                return broadcast.status
+            chunk = list(query.filter(pk__gt=broadcast.resolved_through)
+                         .only("pk", "company_id", "phone", "country", "mno", "attributes", "wechat_id")[:batch])
+            if chunk:
+                create_plans(company=broadcast.company, contacts=chunk, steps=broadcast.steps,
+                             source=Source.BROADCAST, source_id=broadcast.pk)
+                broadcast.resolved_through = chunk[-1].pk
+                broadcast.total_contacts += len(chunk)
+            if len(chunk) < batch:
+                broadcast.resolved = True
+            Broadcast.objects.filter(pk=broadcast.pk).update(
+                resolved_through=broadcast.resolved_through, total_contacts=broadcast.total_contacts,
+                resolved=broadcast.resolved, updated_at=timezone.now())
+        if broadcast.resolved:
+            cache.delete(resolving_key(broadcast_id))
+            return broadcast.status

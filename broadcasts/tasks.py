@@ -1,0 +1,45 @@
+"""Background work of broadcasts: resolving a run's recipients, starting scheduled runs,
+launching due templates, completing finished runs, squashing counters."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def resolve_broadcast(broadcast_id: int) -> str:
+    """Make the delivery plans of a running broadcast (resumable: a redelivered task goes
+    on after the last committed batch)."""
+    from broadcasts.services import recipients, runs
+
+    try:
+        return recipients.resolve(broadcast_id)
+    except Exception as exc:  # noqa: BLE001 - a run that cannot go on is marked Failed, with why
+        logger.exception("broadcast %s: resolving the recipients failed", broadcast_id)
+        runs.fail(broadcast_id, f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
+@shared_task
+def tick() -> dict:
+    """Every few seconds: start due scheduled runs, complete finished ones, resume the
+    resolution of runs a dead worker left half-resolved, squash the counters."""
+    from django.core.cache import cache
+
+    from broadcasts.models import Broadcast, BroadcastStatus
+    from broadcasts.services import recipients, runs
+    from messaging.services import counters
+
+    started = runs.start_due()
+    completed = runs.refresh_progress()
+    stalled = list(Broadcast.objects.filter(status=BroadcastStatus.IN_PROGRESS, resolved=False)
+                   .values_list("pk", flat=True)[:50])
+    for pk in stalled:
+        if cache.add(recipients.resolving_key(pk), "queued", recipients.RESOLVING_TTL):
+            resolve_broadcast.delay(pk)
+    counters.squash()
+    return {"started": started, "completed": completed, "resolving": len(stalled)}

@@ -1,0 +1,166 @@
+"""Launching a broadcast: validation, recipients resolved in the worker (targets, tags,
+typed numbers, each contact once), plans and messages made, counters, completion."""
+
+import pytest
+
+from broadcasts.models import BroadcastStatus, LaunchType
+from broadcasts.selectors import statistics
+from broadcasts.services import recipients, runs
+from broadcasts.services.definition import BroadcastError
+from broadcasts.tests import factories as bf
+from contacts.models import Contact, ContactTag, Tag, Target
+from messaging.models import DeliveryPlan, Message, MessageStatus, PlanState, Source
+from messaging.services import dispatch
+from messaging.tests import factories as mf
+from portal.audit import Actor
+
+
+@pytest.fixture
+def setup(company, admin_user):
+    gw = mf.gateway(company=None)
+    mf.sender_id(company, "HERALD")
+    people = mf.contacts(company, 6)
+    return gw, people
+
+
+def _actor(user):
+    return Actor(user=user, company=user.company)
+
+
+@pytest.fixture
+def launch_queued(admin_user, django_capture_on_commit_callbacks):
+    """Launch and resolve, leaving the messages queued (no dispatch yet)."""
+    def go(b):
+        with django_capture_on_commit_callbacks(execute=False):
+            runs.launch(actor=_actor(admin_user), broadcast=b)
+            recipients.resolve(b.pk)
+    return go
+
+
+def test_launch_resolves_targets_tags_and_numbers_once(setup, company, admin_user, run_commits):
+    gw, people = setup
+    tag = Tag.objects.create(company=company, name="vip")
+    ContactTag.objects.bulk_create([ContactTag(contact=c, tag=tag) for c in people[:3]])
+    target = Target.objects.create(company=company, name="ES", filters=[
+        {"field": "country", "mode": "value", "value": "ES"}])
+    Contact.objects.filter(pk__in=[c.pk for c in people[4:]]).update(country="FR")
+    b = bf.broadcast(company, recipients={"targets": [target.pk], "tags": [tag.pk],
+                                          "phones": [people[0].phone, "+34699000111"]})
+    with run_commits():
+        runs.launch(actor=_actor(admin_user), broadcast=b)
+    b.refresh_from_db()
+    # ES target = first 4, tag = first 3, numbers = first + a new one → 5 distinct contacts
+    assert b.total_contacts == 5 and b.resolved
+    assert Contact.objects.filter(company=company, phone="+34699000111").exists()
+    plans = DeliveryPlan.objects.filter(source=Source.BROADCAST, source_id=b.pk)
+    assert plans.count() == 5 and len(set(plans.values_list("contact_id", flat=True))) == 5
+    stats = statistics(b)
+    assert stats["total"] == 5 and stats["initiated"] == 5 and stats["not_initiated"] == 0
+    assert stats["steps"][0]["sent"] == 5  # and dispatched at once (eager Celery in tests)
+    assert stats["steps"][0]["delivered"] == 5
+
+
+def test_delivery_completes_the_broadcast(setup, company, admin_user, run_commits):
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    with run_commits():
+        runs.launch(actor=_actor(admin_user), broadcast=b)
+    with run_commits():
+        dispatch.run(gw.pk)
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.DELIVERED).count() == 6
+    assert runs.refresh_progress() == 1
+    b.refresh_from_db()
+    assert b.status == BroadcastStatus.COMPLETE and b.finished_at
+    stats = statistics(b)
+    assert (stats["successful"], stats["unsuccessful"], stats["successful_pct"]) == (6, 0, 100.0)
+    assert stats["steps"][0]["delivered"] == 6 and stats["steps"][0]["submitted"] == 6
+    assert stats["steps"][0]["queued"] == 0
+
+
+def test_launch_refuses_incomplete_broadcast(company, admin_user):
+    b = bf.broadcast(company, steps=[bf.step(sender="")], recipients={"phones": []})
+    with pytest.raises(BroadcastError) as err:
+        runs.launch(actor=_actor(admin_user), broadcast=b)
+    assert "recipients" in err.value.errors
+    assert "steps[0].senderId" in err.value.errors
+    b.refresh_from_db()
+    assert b.status == BroadcastStatus.DRAFT
+
+
+def test_pause_holds_and_resume_releases(setup, company, admin_user, run_commits, launch_queued):
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    runs.pause(actor=_actor(admin_user), broadcast=b)
+    assert dispatch.run(gw.pk) == 0
+    assert Message.objects.filter(source_id=b.pk, held=True).count() == 6
+    with run_commits():
+        runs.resume(actor=_actor(admin_user), broadcast=b)
+    with run_commits():
+        dispatch.run(gw.pk)
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.DELIVERED).count() == 6
+
+
+def test_stop_cancels_queued_messages(setup, company, admin_user, run_commits, launch_queued):
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    runs.stop(actor=_actor(admin_user), broadcast=b)
+    b.refresh_from_db()
+    assert b.status == BroadcastStatus.ABORTED
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.SKIPPED, error_code="canceled").count() == 6
+    assert DeliveryPlan.objects.filter(source_id=b.pk, state=PlanState.CANCELED).count() == 6
+    stats = statistics(b)
+    assert stats["unsuccessful"] == 6 and stats["steps"][0]["skipped"] == 6 and stats["steps"][0]["queued"] == 0
+
+
+def test_relaunch_for_failed_targets_only_the_unsuccessful(setup, company, admin_user, run_commits):
+    gw, people = setup
+    from contacts.models import OptOut
+    # two recipients opted out of SMS: their only step is skipped → unsuccessful
+    OptOut.objects.bulk_create([OptOut(company=company, contact=c, channel=1) for c in people[:2]])
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    with run_commits():
+        runs.launch(actor=_actor(admin_user), broadcast=b)
+    assert runs.refresh_progress() == 1
+    b.refresh_from_db()
+    assert b.status == BroadcastStatus.COMPLETE
+    stats = statistics(b)
+    assert (stats["successful"], stats["unsuccessful"]) == (4, 2)
+    assert stats["steps"][0]["skipped"] == 2 and stats["steps"][0]["delivered"] == 4
+    OptOut.objects.all().delete()
+    with run_commits():
+        run = runs.relaunch_failed(actor=_actor(admin_user), broadcast=b)
+    run.refresh_from_db()
+    assert run.relaunch_of_id == b.pk and run.launch_type == LaunchType.MANUAL
+    assert run.total_contacts == 2
+    assert set(DeliveryPlan.objects.filter(source_id=run.pk).values_list("contact_id", flat=True)) == {
+        c.pk for c in people[:2]}
+
+
+def test_resolution_resumes_after_a_crash_without_doubling(setup, company, admin_user, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    with django_capture_on_commit_callbacks(execute=False):
+        runs.launch(actor=_actor(admin_user), broadcast=b)
+    from messaging.services import sending
+    real, calls = sending.create_plans, []
+
+    def dying(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(sending, "create_plans", dying)
+    with pytest.raises(RuntimeError):
+        recipients.resolve(b.pk, batch_size=2)
+    b.refresh_from_db()
+    assert b.total_contacts == 2 and not b.resolved
+    monkeypatch.setattr(sending, "create_plans", real)
+    recipients.resolve(b.pk, batch_size=2)
+    b.refresh_from_db()
+    assert b.total_contacts == 6 and b.resolved
+    assert DeliveryPlan.objects.filter(source_id=b.pk).values("contact_id").distinct().count() == 6
+    assert DeliveryPlan.objects.filter(source_id=b.pk).count() == 6
