@@ -80,6 +80,17 @@ def bulk_update_values(model, objs, fields: list[str], batch_size: int = 5000) -
     return updated
 
 
+def reserve_ids(model, objs) -> None:
+    """Draw identity keys for ``objs`` from the table's sequence (PostgreSQL), so rows that
+    refer to them can be built before they are inserted."""
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(objs)])
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            setattr(obj, meta.pk.attname, pk)
+
+
 def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False) -> None:
     """Insert rows with ``COPY`` on PostgreSQL (``bulk_create`` elsewhere). The objects
     carry their primary key; or, with ``assign_ids``, an identity key is drawn from the
@@ -93,11 +104,7 @@ def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False
         return
     meta = model._meta
     if assign_ids and getattr(objs[0], meta.pk.attname) is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [meta.db_table, meta.pk.column, len(objs)])
-            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                setattr(obj, meta.pk.attname, pk)
+        reserve_ids(model, objs)
     fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
     for obj in objs:  # what the ORM would do: auto_now_add and defaults already set by __init__
         for field in fields:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +32,7 @@ from messaging.selectors import active_sender
 from messaging.services.routing import Router
 from portal.audit import Actor
 from portal.channel_types import PHONE_CHANNELS, Channel
-from portal.db import bulk_update_values, copy_insert
+from portal.db import bulk_update_values, copy_insert, reserve_ids
 
 MIN_TIMEOUT, MAX_TIMEOUT = 10, 7 * 24 * 3600
 MAX_STEPS = 10
@@ -232,8 +232,14 @@ def create_plans(*, company, contacts: list[Contact], steps: list[dict], source:
     caller's transaction. Returns the plans."""
     plans = [DeliveryPlan(company=company, contact=c, source=source, source_id=source_id, steps=steps)
              for c in contacts]
-    copy_insert(DeliveryPlan, plans, assign_ids=True)
-    start_steps(plans)
+    if connection.vendor == "postgresql":
+        # Keys first, rows last: the plans are written once, already started (the foreign
+        # keys between plans and messages are checked at commit).
+        reserve_ids(DeliveryPlan, plans)
+        start_steps(plans, insert=True)
+    else:
+        copy_insert(DeliveryPlan, plans, assign_ids=True)
+        start_steps(plans)
     return plans
 
 
@@ -372,11 +378,11 @@ def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
     return message
 
 
-def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
+def start_steps(plans: list[DeliveryPlan], *, insert: bool = False) -> list[Message]:
     """Start the next step of each plan (its first one for a new plan); a step that is
     skipped moves on to the following one at once; a plan with no step left ends
-    *unsuccessful*. Saves the plans; queues the dispatch; moves the live counters. Runs in
-    the caller's transaction."""
+    *unsuccessful*. Saves the plans (``insert``: new plans with reserved keys, inserted
+    here); queues the dispatch; moves the live counters. Runs in the caller's transaction."""
     from messaging.services import counters, dispatch, holds
     from messaging.services.status import Changed
 
@@ -416,8 +422,11 @@ def start_steps(plans: list[DeliveryPlan]) -> list[Message]:
             if message.status == MessageStatus.SKIPPED:
                 pending.append((plan, index + 1))
         created.extend(messages)
-    bulk_update_values(DeliveryPlan, plans, ["current_step", "current_message", "current_wait_for",
-                                             "current_timeout", "state", "deadline", "finished_at"])
+    if insert:
+        copy_insert(DeliveryPlan, plans)
+    else:
+        bulk_update_values(DeliveryPlan, plans, ["current_step", "current_message", "current_wait_for",
+                                                 "current_timeout", "state", "deadline", "finished_at"])
     tally.flush()
     skipped = [m for m in created if m.status == MessageStatus.SKIPPED]
     if skipped:
