@@ -99,6 +99,7 @@ class SkipReason(models.TextChoices):
     NO_SENDER = "no_sender", _("The sender ID is not active.")
     EMPTY = "empty_content", _("The message has no content.")
     CANCELED = "canceled", _("Canceled: its broadcast was stopped before it went out.")
+    NOT_RCS_CAPABLE = "not_rcs_capable", _("The RCS capability check found the device cannot receive RCS.")
 
 
 class Message(TenantModel):

@@ -149,9 +149,18 @@ def clean_definition(company, data: dict, *, for_launch: bool) -> tuple[dict, di
         errors["type"] = _("Chatbot broadcasts arrive with the chatbots feature; choose Fallback.")
     recipients, recipient_errors = clean_recipients(company, data.get("recipients"))
     errors.update(recipient_errors)
-    steps, step_errors = clean_steps(company, data.get("steps"), for_launch=for_launch)
-    errors.update(step_errors)
-    rcs_check = bool(data.get("rcs_check"))
+    if kind == BroadcastType.RCS_CHECK:
+        # Only asks the RCS gateway which recipients' devices can receive RCS: no chain.
+        steps, rcs_check = [], False
+    else:
+        steps, step_errors = clean_steps(company, data.get("steps"), for_launch=for_launch)
+        errors.update(step_errors)
+        rcs_check = bool(data.get("rcs_check"))
+    if kind == BroadcastType.RCS_CHECK and for_launch:
+        from messaging.services.routing import Router
+
+        if Router(company.pk if hasattr(company, "pk") else company).route(Channel.RCS) is None:
+            errors["type"] = _("No RCS gateway serves your company: the capability check cannot run.")
     if rcs_check and not any(int(s["channel"]) == Channel.RCS for s in steps):
         errors["rcs_check"] = _("The RCS capability check needs an RCS step in the chain.")
     if for_launch and not (recipients["targets"] or recipients["tags"] or recipients["phones"]

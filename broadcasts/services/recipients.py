@@ -13,11 +13,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from broadcasts.models import Broadcast, BroadcastStatus
+from broadcasts.models import Broadcast, BroadcastStatus, BroadcastType
 from contacts.models import Contact, ContactTag, Target
 from contacts.phones import InvalidPhone, normalize
 from contacts.selectors import contacts_for, target_contacts
 from messaging.models import DeliveryPlan, PlanState, Source
+from messaging.services import counters
+from portal.channel_types import Channel
+from portal.db import bulk_update_values
 
 RESOLVING_TTL = 120  # seconds: a resolution that has not written a batch for this long is stalled
 
@@ -72,6 +75,33 @@ def _ensure_phone_contacts(broadcast: Broadcast) -> None:
             pass  # created meanwhile (an import, another run): it is a recipient all the same
 
 
+def check_rcs(company, contacts: list[Contact]) -> int:
+    """Ask the company's RCS gateway(s) whether these contacts' devices can receive RCS and
+    store the answer on the contacts (*RCS capability* in the contacts list). Returns how
+    many are capable. Contacts no gateway can check keep their last known answer."""
+    from messaging.providers import driver_for
+    from messaging.services.routing import Router
+
+    router = Router(company.pk)
+    groups: dict[int, list[Contact]] = {}
+    gateways = {}
+    for contact in contacts:
+        gateway = router.route(Channel.RCS, country=contact.country, mno=contact.mno)
+        if gateway is not None and contact.phone:
+            gateways[gateway.pk] = gateway
+            groups.setdefault(gateway.pk, []).append(contact)
+    now = timezone.now()
+    checked = []
+    for gateway_id, members in groups.items():
+        answers = driver_for(gateways[gateway_id]).check_capabilities([c.phone for c in members]) or {}
+        for contact in members:
+            if contact.phone in answers:
+                contact.rcs_capable, contact.rcs_checked_at = bool(answers[contact.phone]), now
+                checked.append(contact)
+    bulk_update_values(Contact, checked, ["rcs_capable", "rcs_checked_at"])
+    return sum(1 for c in contacts if c.rcs_capable)
+
+
 def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
     """Make the delivery plans of a running broadcast, batch after batch, until every
     recipient has one or the broadcast is paused / stopped. Returns the broadcast's status.
@@ -93,10 +123,23 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
             if broadcast.status != BroadcastStatus.IN_PROGRESS or broadcast.resolved:
                 return broadcast.status
             chunk = list(query.filter(pk__gt=broadcast.resolved_through)
-                         .only("pk", "company_id", "phone", "country", "mno", "attributes", "wechat_id")[:batch])
-            if chunk:
-                create_plans(company=broadcast.company, contacts=chunk, steps=broadcast.steps,
+                         .only("pk", "company_id", "phone", "country", "mno", "attributes", "wechat_id",
+                               "rcs_capable", "rcs_checked_at")[:batch])
+            if chunk and broadcast.type == BroadcastType.RCS_CHECK:
+                capable = check_rcs(broadcast.company, chunk)
+                tally = counters.Tally()
+                tally.add(Source.BROADCAST, broadcast.pk, counters.PLAN, PlanState.ACTIVE, len(chunk))
+                tally.add(Source.BROADCAST, broadcast.pk, counters.PLAN, PlanState.SUCCESSFUL, capable)
+                tally.add(Source.BROADCAST, broadcast.pk, counters.PLAN, PlanState.UNSUCCESSFUL, len(chunk) - capable)
+                tally.flush()
+            elif chunk:
+                steps = broadcast.steps
+                if broadcast.rcs_check:
+                    check_rcs(broadcast.company, chunk)
+                    steps = [dict(s, rcs_check=True) if int(s["channel"]) == Channel.RCS else s for s in steps]
+                create_plans(company=broadcast.company, contacts=chunk, steps=steps,
                              source=Source.BROADCAST, source_id=broadcast.pk)
+            if chunk:
                 broadcast.resolved_through = chunk[-1].pk
                 broadcast.total_contacts += len(chunk)
             if len(chunk) < batch:

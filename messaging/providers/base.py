@@ -154,5 +154,10 @@ class Provider:
     def reconcile(self, messages: list[OutboundMessage]) -> dict | None:
         return None
 
+    def check_capabilities(self, addresses: list[str]) -> dict[str, bool] | None:
+        """RCS capability of phone numbers (``{address: capable}``), for RCS gateways whose
+        provider can tell; ``None`` when it cannot."""
+        return None
+
     def close(self) -> None:
         """Release connections (called when the gateway changes or the worker stops)."""

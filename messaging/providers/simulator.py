@@ -37,8 +37,14 @@ class SimulatorProvider(Provider):
     name = "Simulator (no network)"
     channels = frozenset(Channel.values)
     setting_fields = ("seed", "reject_rate", "deliver_rate", "seen_rate", "report_delay", "seen_delay",
-                      "reply_rate", "reply_text", "ledger", "send_delay")
+                      "reply_rate", "reply_text", "ledger", "send_delay", "rcs_capable_rate")
     max_batch = 1000
+
+    def check_capabilities(self, addresses):
+        """RCS capability, seeded per number (``rcs_capable_rate``, default 0.7): the same
+        number always gets the same answer from the same gateway settings."""
+        rate = self._rate("rcs_capable_rate", 0.7)
+        return {a: random.Random(f"{self.settings.get('seed', 1)}:rcs:{a}").random() < rate for a in addresses}
 
     def _rate(self, name: str, default: float) -> float:
         try:

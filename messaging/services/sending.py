@@ -366,6 +366,9 @@ def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
         return skip(SkipReason.NO_SENDER)
     if plan.contact_id and plan.contact_id in ctx.opted_out.get((plan.company_id, channel, step.sender), ()):
         return skip(SkipReason.OPTED_OUT)
+    if (channel == Channel.RCS and plan.steps[index].get("rcs_check") and plan.contact is not None
+            and plan.contact.rcs_capable is False):
+        return skip(SkipReason.NOT_RCS_CAPABLE)
     if not any(str(v).strip() for k, v in content.items() if k != "missing"):
         return skip(SkipReason.EMPTY)
     country, mno = _facts(plan)
