@@ -279,6 +279,8 @@ class DeliveryPlan(TenantModel):
             # The fallback sweep: active plans by deadline.
             models.Index(fields=["deadline"], name="plan_deadline", condition=Q(state="active")),
             models.Index(fields=["source", "source_id", "state"], name="plan_source"),
+            # A broadcast's recipient table, in resolution order, paged.
+            models.Index(fields=["source", "source_id", "id"], name="plan_source_order"),
         ]
 
 

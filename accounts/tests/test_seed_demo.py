@@ -122,7 +122,11 @@ def test_the_demo_can_send_at_once_through_simulator_gateways(var_dir, django_ca
     seed()
     assert Gateway.objects.filter(provider="simulator").count() == 10
     company = Company.objects.get(name=DEMO_COMPANY)
-    assert SenderId.objects.get(company=company, sender_id="HERALD").is_active
+    # an active sender ID on every broadcast channel, and demo contacts to send to
+    assert SenderId.objects.get(company=company, channel=1, sender_id="HERALD").is_active
+    assert set(SenderId.objects.filter(company=company).values_list("channel", flat=True)) == {1, 2, 3, 4, 6, 8, 9, 10}
+    from contacts.models import Contact
+    assert Contact.objects.filter(company=company, tags__name="Demo customers").count() == 12
     with django_capture_on_commit_callbacks(execute=True):
         plan = send(company=company, to="+34612345678", source=Source.API,
                     step=StepSpec(channel=1, sender="HERALD", content={"text": "Hello from the demo"}))
@@ -130,4 +134,5 @@ def test_the_demo_can_send_at_once_through_simulator_gateways(var_dir, django_ca
     assert message.status in {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.SEEN}
     assert message.sender == "HERALD"
     seed()
-    assert Gateway.objects.count() == 10 and SenderId.objects.count() == 1
+    assert Gateway.objects.count() == 10 and SenderId.objects.count() == 8  # seeded once
+    assert Contact.objects.filter(company=company).count() == 12  # seeded once

@@ -98,7 +98,7 @@ def step_spec(data: dict) -> StepSpec:
                     timeout=timeout)
 
 
-def clean_steps(company, raw, *, for_launch: bool) -> tuple[list[dict], dict[str, str]]:
+def clean_steps(company, raw, *, for_launch: bool, api_access=None) -> tuple[list[dict], dict[str, str]]:
     """The fallback chain: at least one step to launch, at most ``MAX_STEPS``; each step
     validated by the messaging engine (content, template, wait-for, waiting time); the
     sender ID is required to launch or schedule (rule 7) and optional in a draft."""
@@ -122,7 +122,7 @@ def clean_steps(company, raw, *, for_launch: bool) -> tuple[list[dict], dict[str
                                             "or schedule.") % {"n": index + 1,
                                                               "c": Channel(step.channel).label if step.channel
                                                               in Channel.values else "?"}
-        step_errors = validate_step(company, step, prefix)
+        step_errors = validate_step(company, step, prefix, api_access)
         if not for_launch:
             # A draft may be incomplete: keep only what is malformed, not what is missing.
             step_errors = {k: v for k, v in step_errors.items() if not k.endswith(("payload", "payload.text",
@@ -133,9 +133,9 @@ def clean_steps(company, raw, *, for_launch: bool) -> tuple[list[dict], dict[str
     return steps, errors
 
 
-def clean_definition(company, data: dict, *, for_launch: bool) -> tuple[dict, dict[str, str]]:
-    """Clean ``name``, ``description``, ``type``, ``recipients``, ``steps``, ``rcs_check``.
-    Returns (cleaned, errors)."""
+def clean_definition(company, data: dict, *, for_launch: bool, api_access=None) -> tuple[dict, dict[str, str]]:
+    """Clean ``name``, ``description``, ``type``, ``recipients``, ``steps``, ``rcs_check``
+    (with ``api_access``, its sender restrictions apply). Returns (cleaned, errors)."""
     errors: dict[str, str] = {}
     name = str(data.get("name") or "").strip()
     if not name:
@@ -153,7 +153,7 @@ def clean_definition(company, data: dict, *, for_launch: bool) -> tuple[dict, di
         # Only asks the RCS gateway which recipients' devices can receive RCS: no chain.
         steps, rcs_check = [], False
     else:
-        steps, step_errors = clean_steps(company, data.get("steps"), for_launch=for_launch)
+        steps, step_errors = clean_steps(company, data.get("steps"), for_launch=for_launch, api_access=api_access)
         errors.update(step_errors)
         rcs_check = bool(data.get("rcs_check"))
     if kind == BroadcastType.RCS_CHECK and for_launch:

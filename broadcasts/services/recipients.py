@@ -55,6 +55,14 @@ def count(company, recipients: dict) -> int:
     return recipients_query(company, recipients).count()
 
 
+def estimate(company, recipients: dict) -> int:
+    """How many recipients a launch will have: the matching contacts plus the typed
+    numbers that are not contacts yet (they become contacts when the run resolves)."""
+    phones = set(recipients.get("phones") or [])
+    known = set(contacts_for(company).filter(phone__in=phones).values_list("phone", flat=True)) if phones else set()
+    return count(company, recipients) + len(phones - known)
+
+
 def _ensure_phone_contacts(broadcast: Broadcast) -> None:
     """Typed numbers that are not contacts yet become contacts (so that every recipient
     is a contact with its opt-outs and attributes; rule: the number is the duplicate key)."""

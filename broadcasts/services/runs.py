@@ -63,7 +63,7 @@ def can_delete(b: Broadcast) -> bool:
 def _refuse(broadcast: Broadcast, action: str, allowed) -> None:
     raise BroadcastError({"status": _("A broadcast with status %(status)s cannot be %(action)s; only %(allowed)s "
                                       "ones can.") % {"status": broadcast.get_status_display(), "action": action,
-                                                      "allowed": ", ".join(str(S(s).label) for s in allowed)}})
+                                                      "allowed": ", ".join(str(s.label) for s in S if s in allowed)}})
 
 
 def _locked(broadcast: Broadcast) -> Broadcast:
@@ -160,11 +160,11 @@ def _count_target_launches(broadcast: Broadcast) -> None:
 def _start(broadcast: Broadcast) -> None:
     """Scheduled / draft → In progress; the recipients are resolved in the worker."""
     from broadcasts import tasks
-    from broadcasts.services.recipients import count
+    from broadcasts.services.recipients import estimate
 
     broadcast.status = S.IN_PROGRESS
     broadcast.launched_at = timezone.now()
-    broadcast.estimated_contacts = count(broadcast.company, broadcast.recipients)
+    broadcast.estimated_contacts = estimate(broadcast.company, broadcast.recipients)
     _save(broadcast, ["status", "launched_at", "estimated_contacts"])
     _count_target_launches(broadcast)
     transaction.on_commit(lambda: tasks.resolve_broadcast.delay(broadcast.pk))
@@ -179,7 +179,7 @@ def launch(*, actor: Actor, broadcast: Broadcast, scheduled_for=None, moderate: 
     if current.status not in (S.DRAFT, S.REJECTED, S.SCHEDULED):
         _refuse(current, _("launched"), (S.DRAFT, S.REJECTED, S.SCHEDULED))
     data = {f: getattr(current, f) for f in FIELDS}
-    cleaned, errors = clean_definition(current.company, data, for_launch=True)
+    cleaned, errors = clean_definition(current.company, data, for_launch=True, api_access=current.api_access)
     if not errors:
         from broadcasts.services.recipients import count
 
@@ -306,7 +306,8 @@ def stop(*, actor: Actor, broadcast: Broadcast) -> Broadcast:
 
 
 @transaction.atomic
-def relaunch_failed(*, actor: Actor, broadcast: Broadcast) -> Broadcast:
+def relaunch_failed(*, actor: Actor, broadcast: Broadcast, launch_type: str = LaunchType.MANUAL,
+                    api_access=None) -> Broadcast:
     """*Relaunch for failed*: a new run, launched now, for this run's unsuccessful
     recipients only (those whose every step failed, or that a stop canceled)."""
     current = _locked(broadcast)
@@ -318,7 +319,8 @@ def relaunch_failed(*, actor: Actor, broadcast: Broadcast) -> Broadcast:
                                           "relaunch for.")})
     run = Broadcast.objects.create(
         company=current.company, created_by=actor.user, relaunch_of=current, template=current.template,
-        launch_type=LaunchType.MANUAL, name=current.name, description=current.description, type=current.type,
+        launch_type=launch_type, api_access=api_access, name=current.name, description=current.description,
+        type=current.type,
         steps=current.steps, rcs_check=current.rcs_check, recipients={"relaunch_of": current.pk})
     audit.record(actor, "Relaunched broadcast for failed", [audit.created(run)], company=current.company)
     return launch(actor=actor, broadcast=run)

@@ -13,6 +13,7 @@ V1 = [
     path("", include("accounts.api.urls")),
     path("", include("contacts.api.urls")),
     path("", include("messaging.api.urls")),
+    path("", include("broadcasts.api.urls")),
 ]
 
 urlpatterns = [

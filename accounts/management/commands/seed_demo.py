@@ -138,10 +138,33 @@ class Command(BaseCommand):
                     default_from="HERALD",
                     settings={"seed": 1, "deliver_rate": 0.95, "seen_rate": 0.4, "report_delay": 2, "seen_delay": 5})
                 self.stdout.write(f"Created the simulator gateway for {channel.label}.")
-        if not SenderId.objects.for_company(company).filter(channel=Channel.SMS, sender_id="HERALD").exists():
-            SenderId.objects.create(company=company, channel=Channel.SMS, sender_id="HERALD", name="Herald demo",
-                                    status=SenderIdStatus.ACTIVE, description="Demo sender ID")
-            self.stdout.write("Created the active SMS sender ID “HERALD”.")
+        for channel in (Channel.SMS, Channel.RCS, Channel.VIBER, Channel.WHATSAPP, Channel.EMAIL, Channel.PUSH,
+                        Channel.TTS, Channel.MOBILE_PUSH):
+            text = "news@herald.example" if channel == Channel.EMAIL else "HERALD"
+            if not SenderId.objects.for_company(company).filter(channel=channel, sender_id=text).exists():
+                SenderId.objects.create(company=company, channel=channel, sender_id=text, name="Herald demo",
+                                        status=SenderIdStatus.ACTIVE, description="Demo sender ID")
+                self.stdout.write(f"Created the active {channel.label} sender ID “{text}”.")
+        self._ensure_contacts(company)
+
+    def _ensure_contacts(self, company: Company) -> None:
+        """A few demo contacts tagged “Demo customers”, so that a broadcast can be built and
+        sent at once (only when the company has no contact yet)."""
+        from contacts.models import Contact, ContactTag, Tag
+        from contacts.services import create_default_attributes
+
+        if Contact.objects.for_company(company).exists():
+            return
+        create_default_attributes(company)
+        tag, _ = Tag.objects.get_or_create(company=company, name="Demo customers")
+        names = ["Ana", "Bruno", "Carla", "David", "Elena", "Fabio", "Gloria", "Hugo", "Irene", "Jorge", "Lucía",
+                 "Mateo"]
+        contacts = Contact.objects.bulk_create([
+            Contact(company=company, phone=f"+3460000{i:04d}", country="ES", mno="Movistar",
+                    attributes={"name": name, "email": f"{name.lower()}@example.com"})
+            for i, name in enumerate(names, start=1)])
+        ContactTag.objects.bulk_create([ContactTag(contact=c, tag=tag) for c in contacts])
+        self.stdout.write(f"Created {len(contacts)} demo contacts tagged “{tag.name}”.")
 
     def _ensure_users(self, company: Company, known: dict[str, Credential]) -> bool:
         created = False
