@@ -270,6 +270,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("HERALD_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("HERALD_MEDIA_ROOT", str(VAR_DIR / "media")))
+HERALD_MEDIA_MAX_BYTES = int(env("HERALD_MEDIA_MAX_BYTES", str(500 * 1024 * 1024)))  # per media file (rule 29)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -9,6 +9,12 @@ admin.site.site_header = "Herald BackOffice"
 admin.site.site_title = "Herald BackOffice"
 admin.site.index_title = "System owner"
 
+def media_file(request, path):
+    """Uploaded files (the embedded default; behind a web server in production). The
+    folder is read per request, so a changed MEDIA_ROOT (tests) is honoured."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -33,5 +39,5 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("media/<path:path>", media_file),
 ]

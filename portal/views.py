@@ -42,8 +42,8 @@ def coming_soon(key: str):
 
 
 class AssetsHomeView(ComingSoonView):
-    """Assets: Sender IDs is its first built page; users who may see sender IDs land there,
-    the others see what is coming."""
+    """Assets: users land on the first tab they may see (Sender IDs, Media, Content
+    templates); the others see what is coming (WhatsApp and conversation templates)."""
 
     section = "assets"
     required_permissions = next(i for i in MENU if i.key == "assets").any_of
@@ -51,6 +51,10 @@ class AssetsHomeView(ComingSoonView):
     def get(self, request, *args, **kwargs):
         if any(request.user.has_permission(c) for c in ("view_sender_ids", "manage_sender_ids")):
             return redirect("sender_ids:list")
+        if request.user.has_permission("manage_media"):
+            return redirect("media:list")
+        if request.user.has_permission("manage_content_templates"):
+            return redirect("content_templates:list")
         return super().get(request, *args, **kwargs)
 
 

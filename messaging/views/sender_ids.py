@@ -77,7 +77,10 @@ class SenderIdListView(SenderIdViewAccess, TableView):
         return selectors.sender_ids_for(self.company)
 
     def get_context(self, table):
-        return {"can_manage": self.request.user.has_permission("manage_sender_ids")}
+        from assets.navigation import assets_tabs
+
+        return {"can_manage": self.request.user.has_permission("manage_sender_ids"),
+                "assets_tabs": assets_tabs(self.request, "sender_ids")}
 
 
 class SenderIdDetailView(SenderIdViewAccess, View):

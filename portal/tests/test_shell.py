@@ -44,20 +44,24 @@ def test_menu_hides_what_the_role_may_not_see_and_pages_refuse_it(company, role,
         assert client.get(urls[key]).status_code == 403, key
 
 
-@pytest.mark.parametrize("path, title", [("/broadcasts/", "Broadcasts"),
-                                         ("/conversations/", "Conversations"), ("/finance/", "Finance"),
+@pytest.mark.parametrize("path, title", [("/conversations/", "Conversations"), ("/finance/", "Finance"),
                                          ("/statistics/", "Statistics"), ("/2fa-service/", "2FA Service")])
 def test_unbuilt_sections_say_coming_soon(admin_client, path, title):
     html = admin_client.get(path).content.decode()
     assert "Coming soon" in html and f"{title} is not built yet" in html
 
 
-def test_assets_opens_sender_ids_for_who_may_see_them_and_coming_soon_for_the_others(company, admin_client):
+def test_assets_opens_the_first_tab_the_user_may_see(company, admin_client):
     response = admin_client.get("/assets/")
     assert response.status_code == 302 and response.url == reverse("sender_ids:list")
-    media_only = Role.objects.create(company=company, name="Media only", permissions=["manage_media"])
+    for permission, page in (("manage_media", "media:list"), ("manage_content_templates", "content_templates:list")):
+        role = Role.objects.create(company=company, name=permission, permissions=[permission])
+        client = Client()
+        client.force_login(factories.user(company, roles=[role]))
+        assert client.get("/assets/").url == reverse(page)
+    role = Role.objects.create(company=company, name="WhatsApp only", permissions=["manage_whatsapp_templates"])
     client = Client()
-    client.force_login(factories.user(company, roles=[media_only]))
+    client.force_login(factories.user(company, roles=[role]))
     html = client.get("/assets/").content.decode()
     assert "Coming soon" in html and "Assets is not built yet" in html
 
