@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from broadcasts.models import Broadcast, BroadcastStatus, BroadcastTemplate
 from broadcasts.services import runs
+from broadcasts.services import templates as template_services
 from broadcasts.services.definition import BroadcastError
 from portal.audit import Actor
 
@@ -67,6 +68,21 @@ class BroadcastAdmin(admin.ModelAdmin):
     actions = [approve, reject]
 
 
+@admin.action(description=_("Approve the selected templates (their schedules launch from now on)"))
+def approve_templates(modeladmin, request, queryset):
+    _moderate(modeladmin, request, queryset,
+              lambda actor, t: template_services.approve_template(actor=actor, template=t),
+              gettext("%(n)d template(s) approved."))
+
+
+@admin.action(description=_("Reject the selected templates"))
+def reject_templates(modeladmin, request, queryset):
+    _moderate(modeladmin, request, queryset,
+              lambda actor, t: template_services.reject_template(actor=actor, template=t,
+                                                                 note=gettext("Rejected by moderation.")),
+              gettext("%(n)d template(s) rejected."))
+
+
 @admin.register(BroadcastTemplate)
 class BroadcastTemplateAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "company", "type", "frequency", "schedule_status", "moderation", "next_launch_at",
@@ -75,4 +91,5 @@ class BroadcastTemplateAdmin(admin.ModelAdmin):
     search_fields = ("name", "company__name")
     list_select_related = ("company",)
     raw_id_fields = ("company", "created_by")
-    readonly_fields = ("launches", "last_launch_at", "next_launch_at", "created_at", "updated_at")
+    readonly_fields = ("launches", "last_launch_at", "next_launch_at", "moderation", "created_at", "updated_at")
+    actions = [approve_templates, reject_templates]

@@ -43,3 +43,7 @@ def tick() -> dict:
             resolve_broadcast.delay(pk)
     counters.squash()
     return {"started": started, "completed": completed, "resolving": len(stalled)}
+
+
+# Celery's autodiscovery reads ``tasks.py`` only: the schedules' task lives beside it.
+from broadcasts.tasks_templates import launch_due_templates  # noqa: E402,F401

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from html import escape
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*\}\}")
 ATTRIBUTE_PREFIX = "attribute."
@@ -67,10 +68,17 @@ def render_content(content, values: Mapping[str, str], missing: list[str] | None
     if isinstance(content, str):
         return render_text(content, values, missing)
     if isinstance(content, Mapping):
-        return {key: render_content(value, values, missing) for key, value in content.items()}
+        # An e-mail's HTML gets HTML-escaped values: a contact's "<a href=…>" stays text.
+        return {key: (render_text(value, _escaped(values), missing) if key == "html" and isinstance(value, str)
+                      else render_content(value, values, missing))
+                for key, value in content.items()}
     if isinstance(content, list):
         return [render_content(value, values, missing) for value in content]
     return content
+
+
+def _escaped(values: Mapping[str, str]) -> dict[str, str]:
+    return {key: escape(value) for key, value in values.items()}
 
 
 def placeholders(content) -> list[str]:

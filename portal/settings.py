@@ -204,6 +204,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "broadcasts.tasks.tick",
         "schedule": timedelta(seconds=5),
     },
+    "broadcasts-launch-due-templates": {  # due template schedules make their runs (Launch = Recurrent)
+        "task": "broadcasts.tasks_templates.launch_due_templates",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 10},  # ticks queued during downtime are dropped, never a burst
+    },
     "webhooks-deliver-due": {
         "task": "webhooks.tasks.deliver_due",
         "schedule": timedelta(seconds=5),

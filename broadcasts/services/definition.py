@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from broadcasts.models import BroadcastType
 from contacts.phones import InvalidPhone, normalize
 from messaging.models import WaitFor
-from messaging.services.sending import MAX_STEPS, StepSpec, validate_step
+from messaging.services.sending import MAX_STEPS, StepSpec, prepared, validate_step
 from portal.channel_types import Channel
 
 MAX_PHONES = 1000
@@ -129,7 +129,7 @@ def clean_steps(company, raw, *, for_launch: bool, api_access=None) -> tuple[lis
                                                                                       "payload.subject",
                                                                                       "payload.html"))}
         errors.update(step_errors)
-        steps.append(step.as_json())
+        steps.append((step if step_errors else prepared(step)).as_json())
     return steps, errors
 
 

@@ -84,7 +84,8 @@ def create_broadcast(*, actor: Actor, company, data: dict, template: BroadcastTe
     if errors:
         raise BroadcastError(errors)
     broadcast = Broadcast.objects.create(company=company, created_by=actor.user, template=template,
-                                         launch_type=launch_type, api_access=api_access, **cleaned)
+                                         launch_type=launch_type, api_access=api_access,
+                                         scheduled_for=_when(data.get("scheduled_for")), **cleaned)
     audit.record(actor, "Created broadcast", [audit.created(broadcast)], company=company)
     return broadcast
 
@@ -102,11 +103,18 @@ def update_broadcast(*, actor: Actor, broadcast: Broadcast, data: dict) -> Broad
     before = audit.snapshot(current)
     for key, value in cleaned.items():
         setattr(current, key, value)
-    if "scheduled_for" in data and current.status == S.SCHEDULED:
-        current.scheduled_for = _future(data.get("scheduled_for"))
+    if "scheduled_for" in data:
+        # A draft remembers its chosen time (checked when it launches); a scheduled run
+        # moves to the new time, which must be ahead.
+        current.scheduled_for = (_future(data.get("scheduled_for")) if current.status == S.SCHEDULED
+                                 else _when(data.get("scheduled_for")))
     _save(current, [*FIELDS, "scheduled_for"])
     audit.record(actor, "Edited broadcast", [audit.updated(current, before)], company=current.company)
     return current
+
+
+def _when(value):
+    return value if hasattr(value, "tzinfo") and value is not None else None
 
 
 def _future(when):

@@ -151,8 +151,10 @@ def clean_schedule(data: dict, tz, *, now=None, current: BroadcastTemplate | Non
     time_of_day = _time(data.get("time_of_day"), errors)
     effective_from = _moment(data.get("effective_from"), tz, "effective_from", errors)
     effective_till = _moment(data.get("effective_till"), tz, "effective_till", errors)
-    if frequency == Frequency.ONCE and effective_from is not None:
-        time_of_day = effective_from.astimezone(tz).time().replace(microsecond=0)
+    if frequency == Frequency.ONCE:  # one launch at effective_from: no end, its time is the launch's
+        effective_till = None
+        if effective_from is not None:
+            time_of_day = effective_from.astimezone(tz).time().replace(microsecond=0)
     if frequency != Frequency.WEEKLY:
         weekdays = []
     if frequency != Frequency.MONTHLY:
@@ -437,6 +439,7 @@ def _launch_one(pk: int, now) -> str:
         latest, missed = schedules.latest_missed(template, template.next_launch_at, now, tz)
         action, outcome = "Launched broadcast template by its schedule", "launched"
         if missed:
+            action = f"Launched broadcast template by its schedule ({missed} missed occurrence(s) skipped)"
             logger.warning("broadcast template %s: %d occurrence(s) from %s missed while the scheduler was down; "
                            "only the latest (%s) is launched", pk, missed, template.next_launch_at.isoformat(),
                            latest.isoformat())

@@ -75,10 +75,10 @@ class _ContentInput(StrictInput):
                              help_text="A content template and its parameters (instead of `payload`).")
     payload = serializers.DictField(
         required=False, allow_null=True, allow_empty=False,
-        help_text='The message content (instead of `template`): `{"text": "…"}` for SMS, Viber, Telegram, TTS, '
-                  'RCS text, WeChat, Push and Mobile Push (`title` optional); `{"subject", "html", "text"}` for '
-                  "Email (subject and html or text required); WhatsApp accepts `text` or a Cloud API `template` "
-                  "object. Placeholders such as `{{attribute.name}}` are filled from the contact.")
+        help_text='The message content (instead of `template`): the channel\'s payload of docs/assets.md '
+                  '(checked with its limits), e.g. `{"text": "…"}` for SMS, `{"title", "text"}` for Mobile Push, '
+                  '`{"subject", "blocks" | "html" | "text"}` for Email. Placeholders such as `{{attribute.name}}` '
+                  "are filled from the contact.")
 
     def validate(self, attrs):
         # null is the same as leaving a field out

@@ -77,18 +77,22 @@ def _content_template(company, template_id):
 
 
 def _payload_errors(channel: int, payload, key: str) -> dict[str, str]:
+    """The channel's content rules (``messaging.content``: limits, required fields, shapes)."""
+    from messaging.content import validate_content
+
     if not isinstance(payload, dict) or not payload:
         return {key: _("The payload must be a non-empty JSON object, e.g. {\"text\": \"Hello\"}.")}
-    if channel == Channel.EMAIL:
-        errors = {}
-        if not str(payload.get("subject") or "").strip():
-            errors[f"{key}.subject"] = _("An e-mail needs a subject.")
-        if not str(payload.get("html") or payload.get("text") or "").strip():
-            errors[f"{key}.html"] = _("An e-mail needs an HTML or a text body.")
-        return errors
-    if channel in (Channel.SMS, Channel.TTS) and not str(payload.get("text") or "").strip():
-        return {f"{key}.text": _("This channel needs a text.")}
-    return {}
+    return validate_content(channel, payload, prefix=f"{key}.")
+
+
+def prepared(step: StepSpec) -> StepSpec:
+    """The step as it is stored for sending: an e-mail built from blocks carries its HTML
+    (``messaging.content.prepare_content``). Call on a valid step."""
+    from messaging.content import prepare_content
+
+    if step.content is not None and isinstance(step.content, dict):
+        step.content = prepare_content(step.channel, step.content)
+    return step
 
 
 def validate_step(company, step: StepSpec, prefix: str = "", api_access=None) -> dict[str, str]:
@@ -196,7 +200,7 @@ def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_
                 raise SendError(errors)
         plan = DeliveryPlan.objects.create(
             company=company, contact=contact, address="" if contact else address, source=source,
-            source_id=source_id, steps=[s.as_json() for s in steps], webhook_url=webhook_url or "",
+            source_id=source_id, steps=[prepared(s).as_json() for s in steps], webhook_url=webhook_url or "",
             api_access=api_access)
         plan.contact = contact
         start_steps([plan])
@@ -216,7 +220,7 @@ def send_plans_bulk(*, company, contacts, steps: list[StepSpec], source: str, so
         raise SendError(errors)
     made, last_id = 0, 0
     contacts = contacts.filter(company=company).order_by("pk")
-    step_json = [s.as_json() for s in steps]
+    step_json = [prepared(s).as_json() for s in steps]
     while True:
         chunk = list(contacts.filter(pk__gt=last_id)[:batch_size])
         if not chunk:

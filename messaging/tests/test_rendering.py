@@ -89,3 +89,15 @@ def test_no_contact_and_no_params_renders_every_placeholder_empty():
 def test_placeholders_lists_the_names_a_payload_uses():
     assert placeholders({"a": "{{name}} {{1}}", "b": ["{{ code }}", {"c": "{{name}}"}], "d": 3}) == [
         "name", "1", "code"]
+
+
+def test_values_put_in_an_email_html_are_escaped():
+    """A contact's value is text in an e-mail's HTML, never markup (no injection)."""
+    from messaging.rendering import render_content
+
+    content = {"subject": "Hi {{attribute.name}}", "html": "<p>Hi {{attribute.name}}</p>",
+               "text": "Hi {{attribute.name}}"}
+    out = render_content(content, {"attribute.name": '<a href="https://evil.example">Ann</a>'})
+    assert out["html"] == '<p>Hi &lt;a href=&quot;https://evil.example&quot;&gt;Ann&lt;/a&gt;</p>'
+    assert out["text"] == 'Hi <a href="https://evil.example">Ann</a>'  # plain text stays as typed
+    assert out["subject"] == 'Hi <a href="https://evil.example">Ann</a>'

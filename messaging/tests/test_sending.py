@@ -249,6 +249,8 @@ def test_each_channel_uses_its_address(company, all_channel_gateways):
     }
     for channel, address in expected.items():
         content = {"subject": "S", "text": "Hi"} if channel == Channel.EMAIL else {"text": "Hi"}
+        if channel == Channel.MOBILE_PUSH:
+            content = {"title": "T", "text": "Hi"}  # rule 19: a mobile push needs both
         wait_for = "submit" if channel == Channel.PUSH else "delivery"
         plan = send(company=company, to=ann, source=Source.API,
                     step=StepSpec(channel=channel, content=content, wait_for=wait_for))
@@ -259,7 +261,7 @@ def test_each_channel_uses_its_address(company, all_channel_gateways):
 
 @pytest.mark.parametrize(("channel", "content"), [(Channel.EMAIL, {"subject": "S", "text": "Hi"}),
                                                   (Channel.WECHAT, {"text": "Hi"}),
-                                                  (Channel.MOBILE_PUSH, {"text": "Hi"})])
+                                                  (Channel.MOBILE_PUSH, {"title": "T", "text": "Hi"})])
 def test_a_contact_without_an_address_on_the_channel_is_skipped_no_address(company, all_channel_gateways, channel,
                                                                            content):
     ann = f.contact(company, "+34612345678")
