@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import json
 import re
-import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from portal.access import PortalAccessMixin, TableView
 from portal.channel_types import Channel
+from portal.timezones import CompanyZoneMixin
 
 from . import selectors
 from .forms_content_templates import ContentTemplateForm
@@ -46,32 +45,11 @@ MANAGE_PERMISSIONS = ("manage_content_templates",)
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,99}$")
 
 
-def company_zone(company):
-    try:
-        return zoneinfo.ZoneInfo(getattr(company, "time_zone", "") or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def _in_zone(chunks, zone):
-    with timezone.override(zone):
-        yield from chunks
-
-
-class ContentTemplateAccess(PortalAccessMixin):
+class ContentTemplateAccess(PortalAccessMixin, CompanyZoneMixin):
     """*Manage Content templates*; the company's time zone; ``get_template`` → 404 for an
     unknown id or another company's."""
 
     required_permissions = MANAGE_PERMISSIONS
-
-    def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        zone = company_zone(user.company if user.is_authenticated and user.company_id else None)
-        with timezone.override(zone):
-            response = super().dispatch(request, *args, **kwargs)
-        if isinstance(response, StreamingHttpResponse):  # a CSV export is written after dispatch returns
-            response.streaming_content = _in_zone(response.streaming_content, zone)
-        return response
 
     def get_template(self, pk) -> ContentTemplate:
         template = selectors.content_template(self.company, pk)

@@ -14,13 +14,10 @@ company's time zone.
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -28,6 +25,7 @@ from django.views import View
 from accounts import services as account_services
 from accounts.models import TablePreference
 from portal.access import PortalAccessMixin
+from portal.timezones import CompanyZoneMixin
 
 from . import filetypes, selectors
 from .models import Media, MediaType, human_size
@@ -40,18 +38,6 @@ PICKER_PERMISSIONS = ("manage_media", "manage_broadcasts", "manage_content_templ
 VIEW_PREFERENCE = "media-view"  # TablePreference.table holding ["table"] or ["cards"]
 # The file picker's hint (the server checks the content whatever the name).
 ACCEPT = ",".join(sorted({f".{ext}" for kind in filetypes.KINDS for ext in kind.extensions}))
-
-
-def company_zone(company):
-    try:
-        return zoneinfo.ZoneInfo(getattr(company, "time_zone", "") or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def _in_zone(chunks, zone):
-    with timezone.override(zone):
-        yield from chunks
 
 
 def media_json(request, media: Media) -> dict:
@@ -69,21 +55,11 @@ def media_json(request, media: Media) -> dict:
     }
 
 
-class MediaAccess(PortalAccessMixin):
+class MediaAccess(PortalAccessMixin, CompanyZoneMixin):
     """*Manage Media*; dates in the company's time zone; ``get_media`` answers 404 for an
     unknown id or another company's."""
 
     required_permissions = MANAGE_PERMISSIONS
-
-    def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        zone = company_zone(user.company) if user.is_authenticated and user.company_id else company_zone(None)
-        with timezone.override(zone):
-            response = super().dispatch(request, *args, **kwargs)
-        if isinstance(response, StreamingHttpResponse) and not isinstance(response, FileResponse):
-            # a CSV export is written while it streams, after this method returned
-            response.streaming_content = _in_zone(response.streaming_content, zone)
-        return response
 
     def get_media(self, pk) -> Media:
         media = selectors.media(self.company, pk)

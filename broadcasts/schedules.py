@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import zoneinfo
 from dataclasses import dataclass
 
 UTC = datetime.UTC
@@ -59,14 +58,6 @@ class Recurrence:
     time_of_day: datetime.time | None = None
     effective_from: datetime.datetime | None = None
     effective_till: datetime.datetime | None = None
-
-
-def company_zone(company) -> zoneinfo.ZoneInfo:
-    """The company's time zone; UTC when unset or unknown."""
-    try:
-        return zoneinfo.ZoneInfo(getattr(company, "time_zone", "") or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 # --- local wall time → instant --------------------------------------------------------------

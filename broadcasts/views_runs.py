@@ -21,24 +21,23 @@ from __future__ import annotations
 import functools
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
 from contacts import selectors as contact_selectors
 from contacts.models import Target
-from contacts.services.optouts import company_time_zone
 from messaging import selectors as messaging_selectors
 from messaging.models import DeliveryPlan, Source
 from portal.access import PortalAccessMixin
 from portal.channel_types import Channel
 from portal.tables import format_datetime
+from portal.timezones import CompanyZoneMixin
 
 from . import selectors
 from .forms import BroadcastForm, StepRow, format_duration, new_uid
@@ -57,23 +56,6 @@ DRAFT, LAUNCH = "draft", "launch"
 
 # --- access -----------------------------------------------------------------------------------------
 
-def _in_zone(chunks, zone):
-    with timezone.override(zone):
-        yield from chunks
-
-
-class CompanyZoneMixin:
-    """Run the view (and a streamed export) with the company's time zone active."""
-
-    def dispatch(self, request, *args, **kwargs):
-        zone = company_time_zone(self.company)
-        with timezone.override(zone):
-            response = super().dispatch(request, *args, **kwargs)
-        if isinstance(response, StreamingHttpResponse) and not isinstance(response, FileResponse):
-            response.streaming_content = _in_zone(response.streaming_content, zone)
-        return response
-
-
 class BroadcastAccess(PortalAccessMixin, CompanyZoneMixin):
     required_permissions = PERMISSIONS
 
@@ -86,7 +68,8 @@ class BroadcastAccess(PortalAccessMixin, CompanyZoneMixin):
         return broadcast
 
 
-def _first_error(exc: BroadcastError) -> str:
+def errors_text(exc: BroadcastError) -> str:
+    """A service refusal as one flash message (each distinct reason once)."""
     return " ".join(dict.fromkeys(str(v) for v in exc.errors.values()))
 
 
@@ -429,7 +412,7 @@ class ActionView(BroadcastAccess, View):
         try:
             result = self.act(broadcast)
         except BroadcastError as exc:
-            messages.error(request, _first_error(exc))
+            messages.error(request, errors_text(exc))
             return self.back(broadcast.pk)
         return self.done(broadcast, result, name)
 

@@ -27,6 +27,7 @@ from contacts import selectors as contact_selectors
 from portal.access import PortalAccessMixin
 from portal.channel_types import Channel
 from portal.tables import format_datetime
+from portal.timezones import CompanyZoneMixin, company_zone
 
 from . import schedules, selectors
 from .forms_templates import WEEKDAYS_SHORT, TemplateForm
@@ -34,15 +35,11 @@ from .models import BroadcastTemplate, BroadcastType
 from .services import templates as services
 from .services.definition import BroadcastError
 from .tables_templates import TemplateTable
-from .views_runs import BroadcastFormMixin, CompanyZoneMixin, _channel_menu, constructor_available
+from .views_runs import BroadcastFormMixin, _channel_menu, constructor_available, errors_text
 
 PERMISSIONS = ("manage_broadcasts",)
 SAVE, DRAFT, SUBMIT = "save", "draft", "submit"
 PREVIEW_COUNT = 3
-
-
-def _errors_text(exc: BroadcastError) -> str:
-    return " ".join(dict.fromkeys(str(v) for v in exc.errors.values()))
 
 
 class TemplateAccess(PortalAccessMixin, CompanyZoneMixin):
@@ -153,7 +150,7 @@ def schedule_preview(company, form: TemplateForm) -> dict:
     none (the schedule's own errors)."""
     if not form.is_scheduled:
         return {"scheduled": False}
-    zone = schedules.company_zone(company)
+    zone = company_zone(company)
     data = form.schedule_data()
     errors = {k: v for k, v in form.errors.items() if k in data}
     if not errors:
@@ -195,7 +192,7 @@ class TemplateActionView(TemplateAccess, View):
         try:
             result = self.act(template)
         except BroadcastError as exc:
-            messages.error(request, _("“%(name)s”: %(why)s") % {"name": name, "why": _errors_text(exc)})
+            messages.error(request, _("“%(name)s”: %(why)s") % {"name": name, "why": errors_text(exc)})
             return redirect("broadcasts:templates")
         return self.done(template, result, name)
 

@@ -41,6 +41,7 @@ from broadcasts.models import (
 from broadcasts.services.definition import BroadcastError, clean_definition
 from portal import audit
 from portal.audit import Actor
+from portal.timezones import company_zone
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def clean_template(company, data: dict, *, submit: bool, current: BroadcastTempl
     with a schedule (or sent to moderation) is checked as for a launch: its recipients, at
     least one step, each step's sender ID and content (rule 7: sender IDs are required to
     schedule); an unscheduled template is checked as a draft."""
-    tz = schedules.company_zone(company)
+    tz = company_zone(company)
     scheduled = bool(data.get("is_scheduled"))
     cleaned, errors = clean_definition(company, data, for_launch=scheduled or submit)
     schedule, schedule_errors = clean_schedule(data, tz, now=now, current=current)
@@ -207,7 +208,7 @@ def _plan(template: BroadcastTemplate, now) -> None:
     if not template.is_scheduled or template.schedule_status == St.PAUSED:
         template.next_launch_at = None
         return
-    template.next_launch_at = schedules.next_occurrence(template, now, schedules.company_zone(template.company))
+    template.next_launch_at = schedules.next_occurrence(template, now, company_zone(template.company))
     template.schedule_status = St.ACTIVE if template.next_launch_at else St.EXPIRED
 
 
@@ -433,7 +434,7 @@ def _launch_one(pk: int, now) -> str:
         if template is None:
             return "skipped"
         company = template.company
-        tz = schedules.company_zone(company)
+        tz = company_zone(company)
         actor = Actor.system(company)
         before = audit.snapshot(template)
         latest, missed = schedules.latest_missed(template, template.next_launch_at, now, tz)

@@ -10,12 +10,12 @@ import pytest
 from broadcasts.schedules import (
     UTC,
     Recurrence,
-    company_zone,
     latest_missed,
     next_occurrence,
     occurrences,
     to_utc,
 )
+from portal.timezones import company_zone
 
 MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

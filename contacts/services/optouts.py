@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.audit import Actor
 from portal.channel_types import Channel
+from portal.timezones import company_zone
 
 from ..models import Contact, OptOut, OptOutSource, OptOutWord
 from ..selectors import optout_words_for
@@ -56,10 +57,7 @@ _WORD_LOCK_NAMESPACE = 60906
 
 def company_time_zone(company) -> zoneinfo.ZoneInfo:
     """The company's time zone (the agreement's, spec P§6.9); UTC when unset or unknown."""
-    try:
-        return zoneinfo.ZoneInfo(getattr(company, "time_zone", "") or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return company_zone(company)
 
 
 def normalize_mo_text(text) -> str:

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import get_script_prefix
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.forms import apply_service_errors
 from portal.access import PortalAccessMixin, TableView
 from portal.channel_types import Channel
+from portal.timezones import CompanyZoneMixin
 
 from .. import selectors
 from ..forms_optouts import ContactOptOutForm, OptOutWordForm
@@ -42,24 +42,6 @@ def contacts_nav() -> str | None:
     except TemplateDoesNotExist:
         return None
     return NAV_TEMPLATE
-
-
-def _in_zone(chunks, zone):
-    with timezone.override(zone):
-        yield from chunks
-
-
-class CompanyZoneMixin:
-    """Run the view (and a streamed export) with the company's time zone active. Sits
-    after ``PortalAccessMixin`` in the bases, which has set ``self.company``."""
-
-    def dispatch(self, request, *args, **kwargs):
-        zone = services.company_time_zone(self.company)
-        with timezone.override(zone):
-            response = super().dispatch(request, *args, **kwargs)
-        if isinstance(response, StreamingHttpResponse) and not isinstance(response, FileResponse):
-            response.streaming_content = _in_zone(response.streaming_content, zone)
-        return response
 
 
 # --- opt-out words ------------------------------------------------------------------------------

@@ -78,11 +78,11 @@ def test_admin_menu_coming_soon_collapse_and_help(logged_in_page, admin_user):
         expect(menu.get_by_title(name)).to_be_visible()
     expect(menu.get_by_title("Account settings")).to_contain_text(admin_user.full_name)
 
-    menu.get_by_role("link", name="Broadcasts").click()
-    expect(page).to_have_url(_url("/broadcasts/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Broadcasts")
+    menu.get_by_role("link", name="Conversations").click()
+    expect(page).to_have_url(_url("/conversations/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Conversations")
     expect(page.get_by_role("heading", name="Coming soon")).to_be_visible()
-    expect(menu.get_by_role("link", name="Broadcasts")).to_have_class(re.compile(r"\bis-active\b"))
+    expect(menu.get_by_role("link", name="Conversations")).to_have_class(re.compile(r"\bis-active\b"))
 
     toggle = page.get_by_role("button", name="Collapse or expand the menu")
     toggle.click()
