@@ -213,6 +213,16 @@ class RecipientTable(Table):
         self.step_channels = [int(s.get("channel") or 0) for s in broadcast.steps or []]
         super().__init__(request, queryset.select_related("contact", "current_message").defer("steps"), **kwargs)
 
+    count_limit = 10_000  # a filtered count over a huge run stops there ("10,000+")
+
+    def paginator(self):
+        paginator = super().paginator()
+        if not self._filter_params() and not self.filter_errors and self.broadcast.resolved:
+            # Unfiltered, the number of rows is the run's number of recipients: no count
+            # over a million plans for every page view.
+            paginator.__dict__["count"] = self.broadcast.total_contacts
+        return paginator
+
     def channel_label(self, index) -> str:
         if index is None or not 0 <= index < len(self.step_channels):
             return ""
