@@ -55,14 +55,6 @@ def count(company, recipients: dict) -> int:
     return recipients_query(company, recipients).count()
 
 
-def estimate(company, recipients: dict) -> int:
-    """How many recipients a launch will have: the matching contacts plus the typed
-    numbers that are not contacts yet (they become contacts when the run resolves)."""
-    phones = set(recipients.get("phones") or [])
-    known = set(contacts_for(company).filter(phone__in=phones).values_list("phone", flat=True)) if phones else set()
-    return count(company, recipients) + len(phones - known)
-
-
 def _ensure_phone_contacts(broadcast: Broadcast) -> None:
     """Typed numbers that are not contacts yet become contacts (so that every recipient
     is a contact with its opt-outs and attributes; rule: the number is the duplicate key)."""
@@ -121,8 +113,12 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
     if first.status != BroadcastStatus.IN_PROGRESS or first.resolved:
         return first.status
     if not first.phones_resolved:
+        # First run of the task: the number of recipients to expect (the statistics show
+        # it until the resolution ends; counting a million contacts is not for the launch
+        # request), and typed numbers become contacts.
         _ensure_phone_contacts(first)
-        Broadcast.objects.filter(pk=first.pk).update(phones_resolved=True)
+        Broadcast.objects.filter(pk=first.pk).update(
+            phones_resolved=True, estimated_contacts=count(first.company, first.recipients))
     query = recipients_query(first.company, first.recipients).order_by("pk")
     while True:
         cache.set(resolving_key(broadcast_id), "running", RESOLVING_TTL)

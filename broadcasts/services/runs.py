@@ -168,12 +168,10 @@ def _count_target_launches(broadcast: Broadcast) -> None:
 def _start(broadcast: Broadcast) -> None:
     """Scheduled / draft → In progress; the recipients are resolved in the worker."""
     from broadcasts import tasks
-    from broadcasts.services.recipients import estimate
 
     broadcast.status = S.IN_PROGRESS
     broadcast.launched_at = timezone.now()
-    broadcast.estimated_contacts = estimate(broadcast.company, broadcast.recipients)
-    _save(broadcast, ["status", "launched_at", "estimated_contacts"])
+    _save(broadcast, ["status", "launched_at"])
     _count_target_launches(broadcast)
     transaction.on_commit(lambda: tasks.resolve_broadcast.delay(broadcast.pk))
 
@@ -189,9 +187,10 @@ def launch(*, actor: Actor, broadcast: Broadcast, scheduled_for=None, moderate: 
     data = {f: getattr(current, f) for f in FIELDS}
     cleaned, errors = clean_definition(current.company, data, for_launch=True, api_access=current.api_access)
     if not errors:
-        from broadcasts.services.recipients import count
+        from broadcasts.services.recipients import recipients_query
 
-        if count(current.company, cleaned["recipients"]) == 0 and not cleaned["recipients"]["phones"]:
+        if not cleaned["recipients"]["phones"] and not recipients_query(current.company,
+                                                                         cleaned["recipients"]).exists():
             errors["recipients"] = _("These recipients match no contact: there is nobody to send to.")
     if errors:
         raise BroadcastError(errors)
