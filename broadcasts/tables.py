@@ -217,9 +217,10 @@ class RecipientTable(Table):
 
     def paginator(self):
         paginator = super().paginator()
-        if not self._filter_params() and not self.filter_errors and self.broadcast.resolved:
-            # Unfiltered, the number of rows is the run's number of recipients: no count
-            # over a million plans for every page view.
+        if not self._filter_params() and not self.filter_errors:
+            # Unfiltered, the number of rows is the run's number of recipients so far (the
+            # resolver commits it with each batch of plans): no count over a million plans
+            # for every page view.
             paginator.__dict__["count"] = self.broadcast.total_contacts
         return paginator
 
