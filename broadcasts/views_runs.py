@@ -264,6 +264,8 @@ class StepFormView(BroadcastFormMixin, View):
             return HttpResponse(_("Choose one of the broadcast channels."), status=400)
         number = request.GET.get("n", "")
         row = self.prepare_step(StepRow.blank(channel, new_uid()), self.senders_by_channel())
+        if len(row.sender_options) == 1:
+            row.sender = row.sender_options[0]  # the channel's only active sender ID is the obvious choice
         return render(request, "broadcasts/_step.html", {"row": row, "number": number if number.isdigit() else ""})
 
 

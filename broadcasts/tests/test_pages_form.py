@@ -317,6 +317,8 @@ def test_a_new_step_offers_the_channels_active_sender_ids(admin_client, company,
     mf.sender_id(company, "PENDING", channel=Channel.VIBER, status=SenderIdStatus.SUBMITTED)
     html = html_of(admin_client.get("/broadcasts/new/step/?channel=3"))
     assert re.findall(r'<option value="([^"]*)"', html.split("wait_for")[0]) == ["", "HeraldViber"]
+    # the channel's only active sender ID comes chosen
+    assert re.search(r'<option value="HeraldViber"[^>]*selected', html.split("wait_for")[0])
     assert "Step" in html and "Viber" in html
     assert wait_for_options(html) == ["delivery", "submit", "display"]
     uid = re.search(r'name="step" value="([\w-]+)"', html).group(1)

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from broadcasts.models import BroadcastStatus
+from broadcasts.models import Broadcast, BroadcastStatus
 from broadcasts.services import runs
 from broadcasts.tests import factories as bf
 from contacts.models import OptOut
@@ -218,3 +218,16 @@ def test_the_statistics_need_manage_broadcasts(client, company):
     client.force_login(factories.user(company, roles=[factories.system_role("finance_manager")]))
     assert client.get(f"/broadcasts/{b.pk}/").status_code == 403
     assert client.get(f"/broadcasts/{b.pk}/live/").status_code == 403
+
+
+def test_the_recipient_table_reloads_itself_while_the_recipients_are_resolved(admin_client, company):
+    """At launch the page can open before the worker has made the first plans: the table
+    follows the resolution (every 5 s) and stops once every recipient is there."""
+    b = bf.broadcast(company, status=S.IN_PROGRESS, resolved=False)
+    html = html_of(admin_client.get(f"/broadcasts/{b.pk}/"))
+    section = re.search(r'<section[^>]*id="bc-recipients"[^>]*>', html).group(0)
+    assert 'hx-trigger="every 5s"' in section and 'hx-select="#bc-recipients"' in section
+    Broadcast.objects.filter(pk=b.pk).update(resolved=True)
+    html = html_of(admin_client.get(f"/broadcasts/{b.pk}/"))
+    section = re.search(r'<section[^>]*id="bc-recipients"[^>]*>', html).group(0)
+    assert "hx-trigger" not in section
