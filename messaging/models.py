@@ -151,7 +151,7 @@ class Message(TenantModel):
     price = models.DecimalField(_("price"), max_digits=14, decimal_places=6, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
     # Held back from the dispatch queue while its source (a broadcast) is paused.
-    held = models.BooleanField(_("held"), default=False)
+    held = models.BooleanField(_("held"), default=False, db_default=False)
 
     objects = TenantManager()
 
