@@ -10,14 +10,28 @@ from celery import shared_task
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def resolve_broadcast(broadcast_id: int) -> str:
-    """Make the delivery plans of a running broadcast (resumable: a redelivered task goes
-    on after the last committed batch)."""
+TRANSIENT_RETRIES = 3
+
+
+@shared_task(bind=True, acks_late=True)
+def resolve_broadcast(self, broadcast_id: int) -> str:
+    """Make the delivery plans of a running broadcast (resumable: a redelivered or retried
+    task goes on after the last committed batch). A database error (a dropped connection,
+    a deadlock, a contact deleted under a batch) is retried; a run that still cannot go on
+    is marked Failed, with why."""
+    from django.db import DatabaseError
+
     from broadcasts.services import recipients, runs
 
     try:
         return recipients.resolve(broadcast_id)
+    except DatabaseError as exc:
+        if self.request.retries < TRANSIENT_RETRIES and not self.request.is_eager:
+            logger.warning("broadcast %s: resolving failed (%s), retrying", broadcast_id, exc)
+            raise self.retry(exc=exc, countdown=5 * (self.request.retries + 1))
+        logger.exception("broadcast %s: resolving the recipients failed", broadcast_id)
+        runs.fail(broadcast_id, f"{type(exc).__name__}: {exc}")
+        return "failed"
     except Exception as exc:  # noqa: BLE001 - a run that cannot go on is marked Failed, with why
         logger.exception("broadcast %s: resolving the recipients failed", broadcast_id)
         runs.fail(broadcast_id, f"{type(exc).__name__}: {exc}")
@@ -37,12 +51,13 @@ def tick() -> dict:
     started = runs.start_due()
     completed = runs.refresh_progress()
     stalled = list(Broadcast.objects.filter(status=BroadcastStatus.IN_PROGRESS, resolved=False)
-                   .values_list("pk", flat=True)[:50])
+                   .order_by("id").values_list("pk", flat=True))
     for pk in stalled:
         if cache.add(recipients.resolving_key(pk), "queued", recipients.RESOLVING_TTL):
             resolve_broadcast.delay(pk)
+    canceled = runs.finish_cancels()
     counters.squash()
-    return {"started": started, "completed": completed, "resolving": len(stalled)}
+    return {"started": started, "completed": completed, "resolving": len(stalled), "canceled": canceled}
 
 
 # Celery's autodiscovery reads ``tasks.py`` only: the schedules' task lives beside it.

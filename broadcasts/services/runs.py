@@ -12,6 +12,7 @@ outcome; Failed when the run cannot go on (its recipients cannot be resolved). C
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -347,11 +348,13 @@ def run_template(*, actor: Actor, template: BroadcastTemplate, launch_type: str 
 
 # --- progress -----------------------------------------------------------------------------------
 
-def refresh_progress(limit: int = 200) -> int:
+def refresh_progress() -> int:
     """Mark Complete the running broadcasts whose recipients are all resolved and all
     have an outcome (beat). Returns how many completed."""
     done = 0
-    running = Broadcast.objects.filter(status=S.IN_PROGRESS, resolved=True).values_list("pk", "total_contacts")[:limit]
+    # Oldest first, all of them (a slice of the newest would starve long runs).
+    running = list(Broadcast.objects.filter(status=S.IN_PROGRESS, resolved=True).order_by("id")
+                   .values_list("pk", "total_contacts"))
     for pk, total in running:
         plan = counters.totals(Source.BROADCAST, pk).get(counters.PLAN, {})
         finished = sum(plan.get(s, 0) for s in (PlanState.SUCCESSFUL, PlanState.UNSUCCESSFUL, PlanState.CANCELED))
@@ -362,6 +365,24 @@ def refresh_progress(limit: int = 200) -> int:
                 status=S.COMPLETE, finished_at=timezone.now(), updated_at=timezone.now())
         done += updated
     return done
+
+
+def finish_cancels(within_hours: int = 24) -> int:
+    """A stop (or a failure) whose cancel was interrupted — the request or the worker died
+    half-way through a million plans — is finished here (beat): the recently ended runs
+    that still have plans going on are canceled again. Returns how many runs."""
+    from django.db.models import Exists, OuterRef
+
+    from messaging.models import DeliveryPlan
+
+    since = timezone.now() - timedelta(hours=within_hours)
+    going = DeliveryPlan.objects.filter(source=Source.BROADCAST, source_id=OuterRef("pk"),
+                                        state__in=(PlanState.ACTIVE, PlanState.PENDING))
+    pending = list(Broadcast.objects.filter(status__in=(S.ABORTED, S.FAILED), finished_at__gte=since)
+                   .filter(Exists(going)).order_by("id").values_list("pk", flat=True)[:20])
+    for pk in pending:
+        holds.cancel(Source.BROADCAST, pk)
+    return len(pending)
 
 
 def fail(broadcast_id: int, error: str) -> None:

@@ -3,7 +3,7 @@ typed numbers, each contact once), plans and messages made, counters, completion
 
 import pytest
 
-from broadcasts.models import BroadcastStatus, LaunchType
+from broadcasts.models import Broadcast, BroadcastStatus, LaunchType
 from broadcasts.selectors import statistics
 from broadcasts.services import recipients, runs
 from broadcasts.services.definition import BroadcastError
@@ -12,6 +12,7 @@ from contacts.models import Contact, ContactTag, Tag, Target
 from messaging.models import DeliveryPlan, Message, MessageStatus, PlanState, Source
 from messaging.services import dispatch
 from messaging.tests import factories as mf
+from messaging.tests.factories import fake_provider as fake_provider_fixture  # noqa: F401 - registers "fake"
 from portal.audit import Actor
 
 
@@ -164,3 +165,59 @@ def test_resolution_resumes_after_a_crash_without_doubling(setup, company, admin
     assert b.total_contacts == 6 and b.resolved
     assert DeliveryPlan.objects.filter(source_id=b.pk).values("contact_id").distinct().count() == 6
     assert DeliveryPlan.objects.filter(source_id=b.pk).count() == 6
+
+
+def test_a_stop_cut_short_is_finished_by_the_beat(setup, company, admin_user, launch_queued, monkeypatch):
+    """The request (or worker) running a stop's cancel dies half-way: the run shows Aborted
+    but plans are still going on. The beat's tick cancels the rest."""
+    from broadcasts import tasks
+    from messaging.services import holds
+
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    monkeypatch.setattr(holds, "cancel", lambda *a, **k: None)  # the cancel never ran
+    runs.stop(actor=_actor(admin_user), broadcast=b)
+    assert DeliveryPlan.objects.filter(source_id=b.pk, state=PlanState.ACTIVE).count() == 6
+    monkeypatch.undo()
+    assert tasks.tick()["canceled"] == 1
+    assert DeliveryPlan.objects.filter(source_id=b.pk, state=PlanState.CANCELED).count() == 6
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.QUEUED).count() == 0
+    assert tasks.tick()["canceled"] == 0  # nothing left to do
+
+
+def test_completion_checks_every_running_broadcast_oldest_first(setup, company, admin_user, run_commits):
+    """More running broadcasts than any batch: the old ones still complete."""
+    gw, people = setup
+    done = []
+    for i in range(3):
+        b = bf.broadcast(company, recipients={"phones": [people[i].phone]})
+        with run_commits():
+            runs.launch(actor=_actor(admin_user), broadcast=b)
+        done.append(b)
+    assert runs.refresh_progress() == 3
+    assert {b.status for b in Broadcast.objects.filter(pk__in=[b.pk for b in done])} == {
+        BroadcastStatus.COMPLETE}
+
+
+@pytest.mark.usefixtures("fake_provider_fixture")
+def test_retries_of_a_paused_broadcast_wait_and_those_of_a_stopped_one_end(company, admin_user, launch_queued):
+    """A provider call fails with a retryable error while the run is paused (or stopped):
+    the messages go back to the queue held (paused) or end skipped/canceled (stopped),
+    never out behind the user's back."""
+    gw = mf.gateway(provider="fake")
+    mf.sender_id(company, "HERALD")
+    people = mf.contacts(company, 4)
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    from messaging.services import dispatch
+
+    batch = dispatch.claim(gw.pk, 10)  # a dispatcher took them…
+    runs.pause(actor=_actor(admin_user), broadcast=b)  # …the user pauses meanwhile
+    from messaging.providers.base import SendResult
+    dispatch.settle(gw, batch, [SendResult(m.id, MessageStatus.FAILED, error_code="connection_error")
+                                for m in batch])
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.QUEUED, held=True).count() == 4
+    assert dispatch.run(gw.pk) == 0  # nothing goes out while paused
+    runs.stop(actor=_actor(admin_user), broadcast=b)
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.SKIPPED, error_code="canceled").count() == 4

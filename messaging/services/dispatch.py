@@ -25,6 +25,7 @@ from messaging import ratelimit
 from messaging.models import Attempt, Gateway, Message, MessageStatus, PendingReport, Priority
 from messaging.providers import driver_for
 from messaging.providers.base import OutboundMessage, Report, SendResult
+from messaging.services import holds
 from messaging.services.status import Update, apply_updates, record_changes
 from portal.db import copy_insert
 
@@ -177,8 +178,10 @@ def send_batch(gateway: Gateway, *, priority_only: bool = False, limit: int | No
     except Exception:
         # The rate limiter (Redis) is down: nothing was sent, so the batch goes back to
         # the queue at once rather than waiting for the recovery sweep.
-        Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
-            in_flight_since=None, attempt_count=F("attempt_count") - 1)
+        with transaction.atomic():
+            Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
+                in_flight_since=None, attempt_count=F("attempt_count") - 1)
+            holds.requeued([m.id for m in outbound])
         raise
     started_at, started = timezone.now(), time.monotonic()
     try:
@@ -247,6 +250,7 @@ def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[Send
             # Re-queued rows, and rows a report had already moved on, are released too.
             Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
                 in_flight_since=None)
+            holds.requeued([m.id for m in outbound])  # a paused or stopped broadcast's retries wait / end
         changed_ids = {c.id for c in changed}
         for result in results:
             if result.provider_message_id and result.message_id not in changed_ids:
@@ -333,7 +337,9 @@ def recover(older_than: float | None = None) -> dict:
                                           finished_at=now, ok=False,
                                           error=stopped + " The provider confirms it did not receive the message; "
                                                           "it goes back to the queue.") for m in back])
-            Message.objects.filter(pk__in=[m.id for m in back]).update(in_flight_since=None)
+            with transaction.atomic():
+                Message.objects.filter(pk__in=[m.id for m in back]).update(in_flight_since=None)
+                holds.requeued([m.id for m in back])
             stats["requeued"] += len(back)
             by_id = {m.id: m for m in outbound}
             sent = [by_id[r.message_id] for r in results]

@@ -37,7 +37,7 @@ def on_status_changes(changed) -> set:
     if not relevant:
         return set()
     plans = {row[0]: row for row in DeliveryPlan.objects.select_for_update(of=("self",))
-             .filter(pk__in={c.plan_id for c in relevant})
+             .filter(pk__in={c.plan_id for c in relevant}).order_by("pk")  # one lock order
              .values_list("pk", "current_step", "state", "deadline", "current_wait_for", "current_timeout")}
     late, successful, advance = set(), set(), set()
     late_count: dict[int, int] = defaultdict(int)

@@ -12,7 +12,7 @@ touches only the source's rows, by index, whatever the size of the message table
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from messaging.models import (
     MessageStatus,
     PlanState,
     SkipReason,
+    Source,
     StatusEvent,
 )
 from messaging.services import counters
@@ -30,11 +31,35 @@ from messaging.services import counters
 BATCH = 5000
 
 
+_SOURCE_KEYS = {source: index + 1 for index, source in enumerate(sorted(s.value for s in Source))}
+
+
+def _lock_key(source: str, source_id: int) -> int:
+    """The advisory-lock key of a source: its kind in the top bits, its id below."""
+    return (_SOURCE_KEYS.get(source, 0) << 48) | (int(source_id) & 0xFFFFFFFFFFFF)
+
+
+def _lock(pairs, *, shared: bool) -> None:
+    """Serialise holding / releasing a source with the steps started for it (PostgreSQL,
+    until the transaction ends): ``hold`` and ``release`` take the lock exclusively,
+    ``start_steps`` shared. Without it a step could read "not held" just before a pause
+    commits and go out while the broadcast is paused, or read "held" just before a resume
+    commits and stay held for ever. SQLite serialises writers already."""
+    if connection.vendor != "postgresql" or not pairs:
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        for key in sorted(_lock_key(s, i) for s, i in pairs):  # one order: no deadlock between lockers
+            cursor.execute(f"SELECT {function}(%s)", [key])
+
+
 def held_among(pairs) -> set[tuple[str, int]]:
-    """Which of these ``(source, source_id)`` pairs are held (one query per batch)."""
-    pairs = {(s, int(i)) for s, i in pairs if i is not None}
+    """Which of these ``(source, source_id)`` pairs are held (one query per batch). Takes
+    the sources' shared lock first: call it in the transaction that creates the messages."""
+    pairs = {(s, int(i)) for s, i in pairs if i is not None and s in counters.COUNTED_SOURCES}
     if not pairs:
         return set()
+    _lock(pairs, shared=True)
     query = Q()
     for source, source_id in pairs:
         query |= Q(source=source, source_id=source_id)
@@ -50,6 +75,7 @@ def _queued_messages(source: str, source_id: int, *, held: bool):
 def hold(source: str, source_id: int) -> int:
     """Hold the source; returns how many queued messages were taken out of the queue."""
     with transaction.atomic():
+        _lock({(source, source_id)}, shared=False)
         try:
             with transaction.atomic():
                 HeldSource.objects.create(source=source, source_id=source_id)
@@ -64,6 +90,7 @@ def release(source: str, source_id: int) -> int:
     from messaging.services import dispatch
 
     with transaction.atomic():
+        _lock({(source, source_id)}, shared=False)
         HeldSource.objects.filter(source=source, source_id=source_id).delete()
         queued = _queued_messages(source, source_id, held=True)
         pairs = set(queued.values_list("gateway_id", "priority").distinct().order_by())
@@ -71,6 +98,38 @@ def release(source: str, source_id: int) -> int:
         if pairs:
             dispatch.kick_after_commit(pairs)
     return released
+
+
+def requeued(message_ids) -> None:
+    """Messages put back in the queue (a retry, a claim handed back, the recovery sweep):
+    those of a held source wait with it, and those whose plan a stop has canceled end
+    *skipped / canceled* instead of going out after the stop. In the caller's transaction."""
+    from django.db.models import Exists, OuterRef
+
+    ids = list(message_ids)
+    if not ids:
+        return
+    queued = Message.objects.filter(pk__in=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
+                                    source__in=counters.COUNTED_SOURCES)
+    pairs = set(queued.values_list("source", "source_id").distinct().order_by())
+    if not pairs:
+        return
+    _lock(pairs, shared=True)
+    held = HeldSource.objects.filter(source=OuterRef("source"), source_id=OuterRef("source_id"))
+    queued.filter(held=False).filter(Exists(held)).update(held=True)
+    doomed = list(queued.filter(plan__state=PlanState.CANCELED).values_list("pk", "source", "source_id", "step"))
+    if doomed:
+        now = timezone.now()
+        Message.objects.filter(pk__in=[d[0] for d in doomed]).update(
+            status=MessageStatus.SKIPPED, status_rank=50, held=False, error_code=SkipReason.CANCELED.value,
+            error_text=str(SkipReason.CANCELED.label), finished_at=now)
+        StatusEvent.objects.bulk_create([StatusEvent(message_id=pk, status=MessageStatus.SKIPPED,
+                                                     error_code=SkipReason.CANCELED.value, at=now)
+                                         for pk, _s, _i, _st in doomed])
+        tally = counters.Tally()
+        for _pk, source, source_id, step in doomed:
+            tally.move(source, source_id, step, MessageStatus.QUEUED, MessageStatus.SKIPPED)
+        tally.flush()
 
 
 def cancel(source: str, source_id: int) -> dict:
@@ -82,7 +141,7 @@ def cancel(source: str, source_id: int) -> dict:
         with transaction.atomic():
             plans = list(DeliveryPlan.objects.select_for_update(of=("self",))
                          .filter(source=source, source_id=source_id, state__in=(PlanState.ACTIVE, PlanState.PENDING))
-                         .values_list("pk", "current_step", "current_message_id")[:BATCH])
+                         .order_by("pk").values_list("pk", "current_step", "current_message_id")[:BATCH])
             if not plans:
                 break
             message_ids = [m for _pk, _step, m in plans if m is not None]

@@ -90,7 +90,7 @@ def _sql(rows: int, gateway_id: int | None = None) -> str:
         return ("WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],"
                 f" %s::text[], %s::text[], %s::timestamptz[]) AS {_V}),"
                 " o AS (SELECT m.id, m.status FROM messaging_message m JOIN v ON m.id = v.id"
-                f" WHERE m.status_rank < v.rank{only} FOR UPDATE OF m)"
+                f" WHERE m.status_rank < v.rank{only} ORDER BY m.id FOR UPDATE OF m)"
                 " UPDATE messaging_message AS m SET " + _SET +
                 f" FROM v, o WHERE m.id = v.id AND o.id = m.id AND m.status_rank < v.rank{only}"
                 f" RETURNING {returning}, o.status")
