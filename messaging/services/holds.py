@@ -45,6 +45,7 @@ def _lock(pairs, *, shared: bool) -> None:
     ``start_steps`` shared. Without it a step could read "not held" just before a pause
     commits and go out while the broadcast is paused, or read "held" just before a resume
     commits and stay held for ever. SQLite serialises writers already."""
+    pairs = {(s, i) for s, i in pairs if i is not None}
     if connection.vendor != "postgresql" or not pairs:
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
@@ -110,7 +111,7 @@ def requeued(message_ids) -> None:
     if not ids:
         return
     queued = Message.objects.filter(pk__in=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
-                                    source__in=counters.COUNTED_SOURCES)
+                                    source__in=counters.COUNTED_SOURCES, source_id__isnull=False)
     pairs = set(queued.values_list("source", "source_id").distinct().order_by())
     if not pairs:
         return
