@@ -64,9 +64,16 @@ def _units(ch: str, encoding: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
+def _length(text: str, encoding: str) -> int:
+    """Septets (GSM-7) or UTF-16 units (UCS-2): ``sum(_units(ch) for ch in text)``, in C."""
+    if encoding == GSM7:
+        return len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED)
+    return len(text.encode("utf-16-le")) // 2
+
+
 def analyze(text: str) -> SmsInfo:
     encoding = GSM7 if is_gsm7(text) else UCS2
-    characters = sum(_units(ch, encoding) for ch in text)
+    characters = _length(text, encoding)
     single, multi = LIMITS[encoding]
     if characters <= single:
         return SmsInfo(encoding, characters, 1 if characters else 0, single)
@@ -77,7 +84,7 @@ def split(text: str, encoding: str | None = None) -> list[str]:
     """The parts of a message, each within its part limit."""
     encoding = encoding or (GSM7 if is_gsm7(text) else UCS2)
     single, multi = LIMITS[encoding]
-    if sum(_units(ch, encoding) for ch in text) <= single:
+    if _length(text, encoding) <= single:
         return [text]
     parts, current, used = [], [], 0
     for ch in text:

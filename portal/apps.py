@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self):
+        from django.db.models import Field
+
+        from portal.db import AnyOf
+
+        Field.register_lookup(AnyOf)

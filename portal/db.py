@@ -9,6 +9,63 @@ import json
 import operator
 
 from django.db import connection, models
+from django.db.models import signals
+from django.db.models.base import ModelState
+from django.db.models.lookups import In
+
+
+class AnyOf(In):
+    """``field__any=[…]``: ``field = ANY(%s)`` with the values as ONE array parameter on
+    PostgreSQL, where ``__in`` sends one placeholder per value — for a thousand ids that
+    is ~10 ms of Python (Django resolves each value, psycopg parses each placeholder) in
+    the hot paths that filter by a batch of ids. Other databases: exactly ``__in``.
+    Registered on every field by ``PortalConfig.ready``."""
+
+    lookup_name = "any"
+
+    def as_postgresql(self, compiler, connection):
+        if not isinstance(self.rhs, (list, tuple, set, frozenset)):
+            return super().as_sql(compiler, connection)  # a subquery: as ``__in``
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection) for v in self.rhs if v is not None]
+        if not values:
+            return "FALSE", ()
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+
+
+def instance_factory(model):
+    """A function that builds unsaved ``model`` instances for loops that make thousands at
+    a time (the sending engine's messages and plans). ``Model(**kwargs)`` costs ~40 µs per
+    ``Message`` (a default looked up for each of its ~35 fields, a descriptor call per
+    foreign key); this fills the instance's ``__dict__`` with the precomputed defaults and
+    the given values in a few µs — the state ``Model.__init__`` leaves, without its
+    ``pre_init`` / ``post_init`` signals (when a receiver is connected for the model, the
+    factory calls ``__init__`` instead). Values are given by attribute name (``plan_id``,
+    not ``plan``); a callable default (a new id, a dict) is called per instance."""
+    fields = model._meta.concrete_fields
+    static, callables = {}, []
+    for f in fields:
+        if f.has_default() and callable(f.default):
+            callables.append((f.attname, f.default))
+        else:
+            static[f.attname] = f.get_default()
+    new = object.__new__
+
+    def make(**values):
+        row = static.copy()
+        for name, default in callables:
+            if name not in values:
+                row[name] = default()
+        row.update(values)
+        if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+            return model(**row)
+        obj = new(model)
+        obj.__dict__.update(row)
+        obj._state = ModelState()
+        return obj
+
+    return make
 
 
 def _is_json(field) -> bool:

@@ -27,7 +27,7 @@ from messaging.providers import driver_for
 from messaging.providers.base import OutboundMessage, Report, SendResult
 from messaging.services import holds
 from messaging.services.status import Update, apply_updates, record_changes
-from portal.db import copy_insert
+from portal.db import copy_rows
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _claim_rows(gateway_id: int, limit: int, extra: str = "", params=()) -> list
             encoding=encoding, segments=segments, attempt=attempt))
     # RETURNING gives no order (PostgreSQL returns the rows as it updated them): put them
     # back in queue order (every call claims one priority level, so by id).
-    claimed.sort(key=lambda m: m.id)
+    claimed.sort(key=lambda m: m.id.int)  # (an int compares in C; a UUID in Python)
     return claimed
 
 
@@ -179,7 +179,7 @@ def send_batch(gateway: Gateway, *, priority_only: bool = False, limit: int | No
         # The rate limiter (Redis) is down: nothing was sent, so the batch goes back to
         # the queue at once rather than waiting for the recovery sweep.
         with transaction.atomic():
-            Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
+            Message.objects.filter(pk__any=[m.id for m in outbound], in_flight_since__isnull=False).update(
                 in_flight_since=None, attempt_count=F("attempt_count") - 1)
             holds.requeued([m.id for m in outbound])
         raise
@@ -217,12 +217,11 @@ def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[Send
     submits = {}
     for message, result in zip(outbound, results, strict=True):
         ok = result.status == MessageStatus.SUBMITTED
-        attempts.append(Attempt(
-            message_id=message.id, number=message.attempt, gateway_id=gateway.pk, started_at=started_at or now,
-            finished_at=now, duration_ms=duration_ms, ok=ok,
-            error=attempt_error or ("" if ok else result.error_text or result.error_code),
-            request=result.request, response=result.response or {
-                "provider_message_id": result.provider_message_id, "provider_status": result.provider_status}))
+        attempts.append((
+            message.id, message.attempt, gateway.pk, started_at or now, now, duration_ms, ok,
+            attempt_error or ("" if ok else result.error_text or result.error_code), result.request,
+            result.response or {"provider_message_id": result.provider_message_id,
+                                "provider_status": result.provider_status}))
         if ok:
             outcome.submitted += 1
         elif result.error_code in RETRYABLE and message.attempt < MAX_ATTEMPTS:
@@ -248,7 +247,7 @@ def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[Send
                  for c in changed if c.id in submits]
         if len(changed) < len(outbound):
             # Re-queued rows, and rows a report had already moved on, are released too.
-            Message.objects.filter(pk__in=[m.id for m in outbound], in_flight_since__isnull=False).update(
+            Message.objects.filter(pk__any=[m.id for m in outbound], in_flight_since__isnull=False).update(
                 in_flight_since=None)
             holds.requeued([m.id for m in outbound])  # a paused or stopped broadcast's retries wait / end
         changed_ids = {c.id for c in changed}
@@ -258,10 +257,27 @@ def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[Send
                 # status on; the message still needs the provider's id for later reports.
                 Message.objects.filter(pk=result.message_id, provider_message_id="").update(
                     provider_message_id=result.provider_message_id[:100])
-        copy_insert(Attempt, attempts)
+        write_attempts(attempts)
         record_changes(changed, prior)
         _match_pending(gateway, [r.provider_message_id for r in results if r.provider_message_id])
     return outcome
+
+
+_ATTEMPT_COLUMNS = ["message", "number", "gateway", "started_at", "finished_at", "duration_ms", "ok", "error",
+                    "request", "response"]
+
+
+def write_attempts(rows: list[tuple]) -> None:
+    """Insert attempts given as plain tuples in ``_ATTEMPT_COLUMNS`` order (request and
+    response as dicts): ``COPY`` on PostgreSQL, without a model instance per attempt."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        copy_rows(Attempt, _ATTEMPT_COLUMNS, [(*row[:8], json.dumps(row[8]), json.dumps(row[9])) for row in rows])
+        return
+    Attempt.objects.bulk_create([Attempt(**{f"{name}_id" if name in ("message", "gateway") else name: value
+                                            for name, value in zip(_ATTEMPT_COLUMNS, row, strict=True)})
+                                 for row in rows], batch_size=1000)
 
 
 def _match_pending(gateway: Gateway, provider_ids: list[str]) -> None:
@@ -333,12 +349,11 @@ def recover(older_than: float | None = None) -> dict:
                                               error_text="The worker stopped while sending; the provider cannot "
                                                          "say whether it got the message, so it is not sent again."))
             now = timezone.now()
-            copy_insert(Attempt, [Attempt(message_id=m.id, number=m.attempt, gateway_id=gateway_id, started_at=now,
-                                          finished_at=now, ok=False,
-                                          error=stopped + " The provider confirms it did not receive the message; "
-                                                          "it goes back to the queue.") for m in back])
+            write_attempts([(m.id, m.attempt, gateway_id, now, now, None, False,
+                             stopped + " The provider confirms it did not receive the message; it goes back to "
+                                       "the queue.", {}, {}) for m in back])
             with transaction.atomic():
-                Message.objects.filter(pk__in=[m.id for m in back]).update(in_flight_since=None)
+                Message.objects.filter(pk__any=[m.id for m in back]).update(in_flight_since=None)
                 holds.requeued([m.id for m in back])
             stats["requeued"] += len(back)
             by_id = {m.id: m for m in outbound}

@@ -37,7 +37,7 @@ def on_status_changes(changed) -> set:
     if not relevant:
         return set()
     plans = {row[0]: row for row in DeliveryPlan.objects.select_for_update(of=("self",))
-             .filter(pk__in={c.plan_id for c in relevant}).order_by("pk")  # one lock order
+             .filter(pk__any={c.plan_id for c in relevant}).order_by("pk")  # one lock order
              .values_list("pk", "current_step", "state", "deadline", "current_wait_for", "current_timeout")}
     late, successful, advance = set(), set(), set()
     late_count: dict[int, int] = defaultdict(int)
@@ -63,7 +63,7 @@ def on_status_changes(changed) -> set:
             deadlines[(c.at or now) + timedelta(seconds=timeout or 600)].add(pk)
     plans_qs = DeliveryPlan.objects.all()
     if successful:
-        plans_qs.filter(pk__in=successful).update(state=PlanState.SUCCESSFUL, deadline=None, finished_at=now)
+        plans_qs.filter(pk__any=successful).update(state=PlanState.SUCCESSFUL, deadline=None, finished_at=now)
         tally = counters.Tally()
         origin = {c.plan_id: (c.source, c.source_id) for c in relevant}
         for pk in successful:
@@ -72,12 +72,12 @@ def on_status_changes(changed) -> set:
     for when, ids in deadlines.items():
         ids -= successful | advance
         if ids:
-            plans_qs.filter(pk__in=ids, deadline__isnull=True).update(deadline=when)
+            plans_qs.filter(pk__any=ids, deadline__isnull=True).update(deadline=when)
     for count in set(late_count.values()):
-        plans_qs.filter(pk__in=[pk for pk, n in late_count.items() if n == count]).update(
+        plans_qs.filter(pk__any=[pk for pk, n in late_count.items() if n == count]).update(
             late_reports=F("late_reports") + count)
     if advance:
-        start_steps(list(DeliveryPlan.objects.select_related("contact").filter(pk__in=advance)))
+        start_steps(list(DeliveryPlan.objects.select_related("contact").filter(pk__any=advance)))
     return late
 
 

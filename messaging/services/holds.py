@@ -110,7 +110,7 @@ def requeued(message_ids) -> None:
     ids = list(message_ids)
     if not ids:
         return
-    queued = Message.objects.filter(pk__in=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
+    queued = Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
                                     source__in=counters.COUNTED_SOURCES, source_id__isnull=False)
     pairs = set(queued.values_list("source", "source_id").distinct().order_by())
     if not pairs:
@@ -121,7 +121,7 @@ def requeued(message_ids) -> None:
     doomed = list(queued.filter(plan__state=PlanState.CANCELED).values_list("pk", "source", "source_id", "step"))
     if doomed:
         now = timezone.now()
-        Message.objects.filter(pk__in=[d[0] for d in doomed]).update(
+        Message.objects.filter(pk__any=[d[0] for d in doomed]).update(
             status=MessageStatus.SKIPPED, status_rank=50, held=False, error_code=SkipReason.CANCELED.value,
             error_text=str(SkipReason.CANCELED.label), finished_at=now)
         StatusEvent.objects.bulk_create([StatusEvent(message_id=pk, status=MessageStatus.SKIPPED,
@@ -150,16 +150,16 @@ def cancel(source: str, source_id: int) -> dict:
             # to be) and finishes normally; its plan still ends canceled. Rows a dispatcher
             # holds are skipped, never waited for (it locks messages before plans).
             skipped = list(Message.objects.select_for_update(skip_locked=True)
-                           .filter(pk__in=message_ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True)
+                           .filter(pk__any=message_ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True)
                            .values_list("pk", "step"))
             if skipped:
-                Message.objects.filter(pk__in=[pk for pk, _s in skipped]).update(
+                Message.objects.filter(pk__any=[pk for pk, _s in skipped]).update(
                     status=MessageStatus.SKIPPED, status_rank=50, held=False, error_code=SkipReason.CANCELED.value,
                     error_text=str(SkipReason.CANCELED.label), finished_at=now)
                 StatusEvent.objects.bulk_create([StatusEvent(message_id=pk, status=MessageStatus.SKIPPED,
                                                              error_code=SkipReason.CANCELED.value, at=now)
                                                  for pk, _s in skipped], batch_size=1000)
-            DeliveryPlan.objects.filter(pk__in=[p[0] for p in plans]).update(
+            DeliveryPlan.objects.filter(pk__any=[p[0] for p in plans]).update(
                 state=PlanState.CANCELED, deadline=None, finished_at=now)
             tally = counters.Tally()
             for _pk, step in skipped:

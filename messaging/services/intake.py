@@ -47,7 +47,7 @@ def apply_reports(gateway, reports: list[Report]) -> IntakeStats:
         for start in range(0, len(wanted), 1000):
             # ``exclude("")`` repeats the partial index's predicate so the planner can use it.
             ids.update(Message.objects.filter(gateway_id=gateway.pk,
-                                              provider_message_id__in=wanted[start:start + 1000])
+                                              provider_message_id__any=wanted[start:start + 1000])
                        .exclude(provider_message_id="")
                        .values_list("provider_message_id", "pk"))
     now = timezone.now()
@@ -83,7 +83,7 @@ def match_pending(max_age_hours: int = 24) -> dict:
         gateway = Gateway.objects.filter(pk=gateway_id).first()
         rows = list(PendingReport.objects.filter(gateway_id=gateway_id)[:10000])
         known = set(Message.objects.exclude(provider_message_id="").filter(
-            gateway_id=gateway_id, provider_message_id__in=[r.provider_message_id for r in rows])
+            gateway_id=gateway_id, provider_message_id__any=[r.provider_message_id for r in rows])
             .values_list("provider_message_id", flat=True))
         ready = [r for r in rows if r.provider_message_id in known]
         if ready and gateway is not None:

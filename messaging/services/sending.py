@@ -32,7 +32,7 @@ from messaging.selectors import active_sender
 from messaging.services.routing import Router
 from portal.audit import Actor
 from portal.channel_types import PHONE_CHANNELS, Channel
-from portal.db import bulk_update_values, copy_insert, reserve_ids
+from portal.db import bulk_update_values, copy_insert, instance_factory, reserve_ids
 
 MIN_TIMEOUT, MAX_TIMEOUT = 10, 7 * 24 * 3600
 MAX_STEPS = 10
@@ -234,8 +234,12 @@ def send_plans_bulk(*, company, contacts, steps: list[StepSpec], source: str, so
 def create_plans(*, company, contacts: list[Contact], steps: list[dict], source: str, source_id=None) -> list:
     """One plan per contact with these (already validated) steps, started at once, in the
     caller's transaction. Returns the plans."""
-    plans = [DeliveryPlan(company=company, contact=c, source=source, source_id=source_id, steps=steps)
-             for c in contacts]
+    cache_contact = DeliveryPlan._meta.get_field("contact").set_cached_value
+    plans = []
+    for c in contacts:
+        plan = _new_plan(company_id=company.pk, contact_id=c.pk, source=source, source_id=source_id, steps=steps)
+        cache_contact(plan, c)
+        plans.append(plan)
     if connection.vendor == "postgresql":
         # Keys first, rows last: the plans are written once, already started (the foreign
         # keys between plans and messages are checked at commit).
@@ -332,13 +336,17 @@ def _facts(plan: DeliveryPlan) -> tuple[str, str]:
     return "", ""
 
 
+_new_message = instance_factory(Message)
+_new_plan = instance_factory(DeliveryPlan)
+
+
 def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
     step = _step(plan, index)
     channel = step.channel
-    message = Message(company_id=plan.company_id, contact_id=plan.contact_id, channel=channel,
-                      direction=Direction.MT, source=plan.source, source_id=plan.source_id, plan=plan, step=index,
-                      traffic_type=TrafficType.API if plan.source == Source.API else TrafficType.A2P,
-                      priority=Priority.HIGH if plan.source in PRIORITY_SOURCES else Priority.BULK)
+    message = _new_message(company_id=plan.company_id, contact_id=plan.contact_id, channel=channel,
+                           direction=Direction.MT, source=plan.source, source_id=plan.source_id, plan_id=plan.pk,
+                           step=index, traffic_type=TrafficType.API if plan.source == Source.API else TrafficType.A2P,
+                           priority=Priority.HIGH if plan.source in PRIORITY_SOURCES else Priority.BULK)
     message.address = _address(ctx, plan, channel)
 
     def skip(reason: SkipReason) -> Message:
@@ -348,7 +356,7 @@ def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
         return message
 
     sender = ctx.sender(plan.company_id, channel, step.sender) if step.sender else None
-    message.sender_id = sender
+    message.sender_id_id = sender.pk if sender is not None else None
     message.sender = step.sender
     if step.template_id is not None:
         template = ctx.template(plan.company_id, step.template_id)
@@ -379,7 +387,7 @@ def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
     gateway = ctx.router(plan.company_id).route(channel, country=country, mno=mno, sender=step.sender)
     if gateway is None:
         return skip(SkipReason.NO_ROUTE)
-    message.gateway = gateway
+    message.gateway_id = gateway.pk
     if not message.sender:
         message.sender = gateway.default_from
     return message

@@ -159,7 +159,7 @@ def record_changes(changed: list[Changed], prior: list[Changed] | None = None) -
 
     late_ids = fallback.on_status_changes(changed)
     if late_ids:
-        Message.objects.filter(pk__in=late_ids).update(late=True)
+        Message.objects.filter(pk__any=late_ids).update(late=True)
     tally = counters.Tally()
     for c in changed:
         if c.source in counters.COUNTED_SOURCES and c.step is not None:

@@ -1,0 +1,67 @@
+"""The bulk helpers of ``portal.db`` the sending engine's hot paths rely on: the ``__any``
+lookup and the instance factory. Both must give exactly what the ORM's own forms give."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Company
+from contacts.models import Contact
+from messaging.models import Message, MessageStatus
+from portal.db import copy_insert, instance_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def contacts():
+    company = Company.objects.create(name="Any Co")
+    return [Contact.objects.create(company=company, phone=f"+3461000000{i}") for i in range(5)]
+
+
+def test_any_lookup_selects_the_same_rows_as_in(contacts):
+    wanted = [contacts[0].pk, contacts[3].pk, 999_999]
+    assert set(Contact.objects.filter(pk__any=wanted)) == set(Contact.objects.filter(pk__in=wanted)) == {
+        contacts[0], contacts[3]}
+    assert list(Contact.objects.filter(pk__any=[])) == []
+    assert set(Contact.objects.filter(pk__any={contacts[1].pk, None})) == {contacts[1]}
+    assert Contact.objects.filter(pk__any=[contacts[2].pk]).update(mno="Orange") == 1
+    assert Contact.objects.get(pk=contacts[2].pk).mno == "Orange"
+
+
+def test_any_lookup_takes_one_parameter_on_postgresql(contacts):
+    if connection.vendor != "postgresql":
+        pytest.skip("the array form is PostgreSQL's; elsewhere __any is __in")
+    with CaptureQueriesContext(connection) as queries:
+        assert Contact.objects.filter(pk__any=[c.pk for c in contacts]).count() == 5
+    assert "= ANY(" in queries[0]["sql"]
+    assert queries[0]["sql"].count("%s") <= 1  # one array, however many ids
+
+
+def test_any_lookup_accepts_a_subquery(contacts):
+    sub = Contact.objects.filter(phone__endswith="3").values("pk")
+    assert list(Contact.objects.filter(pk__any=sub)) == [contacts[3]]
+
+
+def test_instance_factory_builds_what_the_constructor_builds(contacts):
+    make = instance_factory(Message)
+    fields = [f.attname for f in Message._meta.concrete_fields if f.attname != "id"]
+    made = make(company_id=contacts[0].company_id, contact_id=contacts[0].pk, channel=1, address="+34610000000")
+    built = Message(company_id=contacts[0].company_id, contact_id=contacts[0].pk, channel=1, address="+34610000000")
+    assert {f: getattr(made, f) for f in fields} == {f: getattr(built, f) for f in fields}
+    assert made.pk is not None and made.pk != make().pk  # a callable default runs per instance
+    assert made.content == {} and made.content is not make().content  # never a shared dict
+    assert made._state.adding and made.status == MessageStatus.QUEUED
+    assert made.contact == contacts[0]  # related objects load as usual
+
+
+def test_factory_instances_save_and_bulk_insert(contacts):
+    make = instance_factory(Message)
+    company_id = contacts[0].company_id
+    single = make(company_id=company_id, channel=1, address="+34610000001")
+    single.save()
+    copy_insert(Message, [make(company_id=company_id, channel=1, address=f"+3461000001{i}") for i in range(3)])
+    assert Message.objects.filter(company_id=company_id).count() == 4
+    assert Message.objects.get(pk=single.pk).address == "+34610000001"
