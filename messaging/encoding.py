@@ -27,6 +27,7 @@ _BASIC_CHAR = {i: ch for ch, i in _BASIC_CODE.items()}
 _EXT_CHAR = {code: ch for ch, code in GSM7_EXTENDED.items()}
 # Fast paths (str.translate / set operations run in C): same results as the loops below.
 _GSM7_CHARS = frozenset(_BASIC_CODE) | frozenset(GSM7_EXTENDED)
+_EXTENDED_CHARS = frozenset(GSM7_EXTENDED)
 _ENCODE_TABLE = {ord(ch): chr(code) for ch, code in _BASIC_CODE.items()}
 _ENCODE_TABLE.update({ord(ch): "\x1b" + chr(code) for ch, code in GSM7_EXTENDED.items()})
 _DECODE_TABLE = {code: _BASIC_CHAR.get(code, "?") for code in range(256)}
@@ -67,6 +68,8 @@ def _units(ch: str, encoding: str) -> int:
 def _length(text: str, encoding: str) -> int:
     """Septets (GSM-7) or UTF-16 units (UCS-2): ``sum(_units(ch) for ch in text)``, in C."""
     if encoding == GSM7:
+        if _EXTENDED_CHARS.isdisjoint(text):
+            return len(text)
         return len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED)
     return len(text.encode("utf-16-le")) // 2
 

@@ -40,8 +40,8 @@ def instance_factory(model):
     ``Message`` (a default looked up for each of its ~35 fields, a descriptor call per
     foreign key); this fills the instance's ``__dict__`` with the precomputed defaults and
     the given values in a few µs — the state ``Model.__init__`` leaves, without its
-    ``pre_init`` / ``post_init`` signals (when a receiver is connected for the model, the
-    factory calls ``__init__`` instead). Values are given by attribute name (``plan_id``,
+    ``pre_init`` / ``post_init`` signals (when a receiver is connected for the model as the
+    factory is made, it calls ``__init__`` instead). Values are given by attribute name (``plan_id``,
     not ``plan``); a callable default (a new id, a dict) is called per instance."""
     fields = model._meta.concrete_fields
     static, callables = {}, []
@@ -51,6 +51,9 @@ def instance_factory(model):
         else:
             static[f.attname] = f.get_default()
     new = object.__new__
+    # Receivers connect when models are prepared (ImageField's post_init), before the
+    # factories, which are made at import time of the services that use them.
+    plain = not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
 
     def make(**values):
         row = static.copy()
@@ -58,7 +61,7 @@ def instance_factory(model):
             if name not in values:
                 row[name] = default()
         row.update(values)
-        if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        if not plain:
             return model(**row)
         obj = new(model)
         obj.__dict__.update(row)
@@ -167,9 +170,17 @@ def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False
     json_columns = [(i, f.encoder) for i, f in enumerate(fields) if _is_json(f)]
     with connection.cursor() as cursor:
         with cursor.copy(f'COPY "{meta.db_table}" ({columns}) FROM STDIN') as copy:
+            # The same JSON object on consecutive rows (a batch of plans shares its steps)
+            # is dumped once.
+            last = {i: (None, None) for i, _encoder in json_columns}
             for obj in objs:
                 row = list(plain(obj)) if len(fields) > 1 else [plain(obj)]
                 for i, encoder in json_columns:
-                    if row[i] is not None:
-                        row[i] = json.dumps(row[i], cls=encoder)
+                    value = row[i]
+                    if value is not None:
+                        seen, text = last[i]
+                        if value is not seen:
+                            text = json.dumps(value, cls=encoder)
+                            last[i] = (value, text)
+                        row[i] = text
                 copy.write_row(row)
