@@ -3,7 +3,7 @@ automatic mapping, history, crash and resume from the checkpoint, one worker at 
 the process pool, quick import, the audit, and set-wise writes."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Contact, ContactImport, ContactTag, ImportStatus, MappingPreset
@@ -397,6 +397,32 @@ def test_writes_are_set_wise(run, company, settings):
         return len(ctx)
 
     assert queries(5) == queries(300)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL merge")
+@pytest.mark.parametrize("mode", ["skip", "override", "enrich"])
+def test_merge_falls_back_to_on_conflict_when_a_number_appears_meanwhile(company, existing, mode, monkeypatch):
+    """New numbers are inserted without ON CONFLICT; when another writer adds one of them
+    between the look and the insert (simulated: the look sees nothing), the chunk is merged
+    with ON CONFLICT instead: no error, no duplicate, the same counts and values."""
+    from contacts.models import Tag
+
+    tag = Tag.objects.create(company=company, name="T")
+
+    def blind(execute, sql, params, many, context):  # the NOT EXISTS look misses the number, as under a race
+        return execute(sql.replace("x.company_id = %s", "x.company_id = %s AND false"), params, many, context)
+
+    rows = [("+34612345678", "ES", "", '{"name": "New", "age": 40}'), ("+34612345699", "ES", "", '{"name": "Eve"}')]
+    with connection.execute_wrapper(blind), transaction.atomic():
+        created, matched = imports._merge_postgresql(company.pk, rows, mode, tag.pk)
+    assert (created, matched) == (1, 1)
+    found = contacts_of(company)
+    assert found["+34612345699"] == {"name": "Eve"}
+    assert found["+34612345678"] == {"skip": {"name": "Old", "city": "Madrid"},
+                                     "override": {"name": "New", "city": "Madrid", "age": 40},
+                                     "enrich": {"name": "Old", "city": "Madrid", "age": 40}}[mode]
+    assert Contact.objects.filter(company=company).count() == 2
+    assert tags_of(company, "T") == ({"+34612345699"} if mode == "skip" else {"+34612345699", "+34612345678"})
 
 
 # --- quick import ---------------------------------------------------------------------------------
