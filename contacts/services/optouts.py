@@ -367,7 +367,7 @@ def opted_out_contact_ids(company, channel, sender, contacts):
     ids = list(dict.fromkeys(int(i) for i in contacts))
     found: set[int] = set()
     for start in range(0, len(ids), _ID_CHUNK):
-        found.update(optouts.filter(contact_id__in=ids[start:start + _ID_CHUNK])
+        found.update(optouts.filter(contact_id__any=ids[start:start + _ID_CHUNK])
                      .values_list("contact_id", flat=True))
     return found
 

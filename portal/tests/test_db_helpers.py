@@ -40,6 +40,15 @@ def test_any_lookup_takes_one_parameter_on_postgresql(contacts):
     assert queries[0]["sql"].count("%s") <= 1  # one array, however many ids
 
 
+def test_any_lookup_on_a_foreign_key(contacts):
+    from contacts.models import Tag
+
+    tag = Tag.objects.create(company_id=contacts[0].company_id, name="vip")
+    contacts[1].tags.add(tag)
+    assert list(Contact.objects.filter(company_id__any=[contacts[0].company_id]).order_by("pk")) == contacts
+    assert [c.pk for c in Contact.objects.filter(tags__any=[tag.pk])] == [contacts[1].pk]
+
+
 def test_any_lookup_accepts_a_subquery(contacts):
     sub = Contact.objects.filter(phone__endswith="3").values("pk")
     assert list(Contact.objects.filter(pk__any=sub)) == [contacts[3]]
