@@ -24,11 +24,13 @@ def _fast_and_isolated(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+    from accounts.api import authentication
     from messaging.providers import close_all
     from messaging.services import routing
 
     close_all()  # provider drivers are cached per process (an SMPP bind stays open)
     routing.clear_cache()  # and the active gateways (a rolled-back gateway must not route)
+    authentication.clear_cache()  # and the API keys' accesses
 
 
 from portal.testing.fixtures import *  # noqa: E402,F401,F403

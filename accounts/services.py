@@ -667,3 +667,4 @@ def touch_api_access(access: ApiAccess) -> None:
     now = timezone.now()
     if access.last_used_at is None or (now - access.last_used_at).total_seconds() > 60:
         ApiAccess.objects.filter(pk=access.pk).update(last_used_at=now)
+        access.last_used_at = now

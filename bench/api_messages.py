@@ -61,6 +61,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--app", default="portal.asgi:application",
+                        help="the ASGI app uvicorn serves; an app factory with --factory")
+    parser.add_argument("--factory", action="store_true", help="--app names a factory (uvicorn --factory)")
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", "") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL (see the docstring).")
@@ -88,8 +91,8 @@ def main():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = dict(os.environ, HERALD_API_RATE="10000000/min", DJANGO_DEBUG="false")
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "portal.asgi:application", "--workers", "2",
-                               "--port", str(port), "--log-level", "warning", "--no-access-log"],
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", args.app, *(["--factory"] if args.factory else []),
+                               "--workers", "2", "--port", str(port), "--log-level", "warning", "--no-access-log"],
                               cwd=ROOT, env=env)
     try:
         for _ in range(100):
@@ -111,7 +114,8 @@ def main():
     finally:
         server.terminate()
         server.wait(10)
-    print(f"# {platform.node()} · {os.cpu_count()} CPU · {platform.python_version()} · 2 uvicorn workers · "
+    print(f"# {platform.node()} · {os.cpu_count()} CPU · {platform.python_version()} · 2 uvicorn workers "
+          f"({args.app}{' --factory' if args.factory else ''}) · "
           f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s")
     rate = re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)
     total = re.search(r"(\d+) requests in", run.stdout)

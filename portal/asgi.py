@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (consumers are
-added by the apps that need live updates)."""
+"""ASGI entry point: HTTP through Django (the REST API through ``portal.api.asgi``'s
+one-hop handler), websockets through Channels (consumers are added by the apps that need
+live updates)."""
 
 import os
 
@@ -12,9 +13,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from portal.api.asgi import api_aware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    # /api/ requests run in one worker-thread call (portal/api/asgi.py, D68); pages as Django runs them
+    "http": api_aware(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

@@ -155,7 +155,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": env("HERALD_CACHE_PREFIX", "herald")}}
+                          "KEY_PREFIX": env("HERALD_CACHE_PREFIX", "herald"),
+                          # one pool per process, not one per request context (portal/cache.py)
+                          "OPTIONS": {"pool_class": "portal.cache.SharedConnectionPool"}}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                   "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
@@ -284,6 +286,8 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- REST API -----------------------------------------------------------------------------------
+# A valid key's access is kept this long per process (accounts/api/authentication.py, D67).
+HERALD_API_KEY_CACHE_SECONDS = float(env("HERALD_API_KEY_CACHE_SECONDS", "5"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.HasApiKey"],

@@ -59,3 +59,37 @@ def test_refused_requests_are_not_counted(company, three_a_minute):
 def test_default_rate_is_generous(api_client):
     for _ in range(20):
         assert api_client.get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_window_slides(company, settings):
+    import time
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "3/s"}}
+    _, key = factories.api_access(company)
+    client = key_client(key)
+    for _ in range(3):
+        assert client.get("/api/v1/me").status_code == 200
+    response = client.get("/api/v1/me")
+    assert_api_error(response, 429)
+    assert response["Retry-After"] == "1"
+    time.sleep(1.05)  # the three requests have left the one-second window
+    for _ in range(3):
+        assert client.get("/api/v1/me").status_code == 200
+    assert_api_error(client.get("/api/v1/me"), 429)
+
+
+@pytest.mark.django_db
+def test_a_refused_request_does_not_use_up_the_budget(company, settings):
+    import time
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "2/s"}}
+    _, key = factories.api_access(company)
+    client = key_client(key)
+    assert client.get("/api/v1/me").status_code == 200
+    assert client.get("/api/v1/me").status_code == 200
+    for _ in range(5):
+        assert_api_error(client.get("/api/v1/me"), 429)
+    time.sleep(1.05)  # 429s are not recorded: the budget is back whole
+    assert client.get("/api/v1/me").status_code == 200
+    assert client.get("/api/v1/me").status_code == 200

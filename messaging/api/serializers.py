@@ -10,6 +10,7 @@ Output serializers only read what the views fetched (no query per row).
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -267,6 +268,34 @@ class MessageOutput(serializers.Serializer):
 
     def get_currency(self, message) -> str | None:
         return _none_if_blank(message.currency)
+
+
+# One instance per process for the hot path (``POST /messages``): a serializer's fields are
+# deep-copied for every new instance, and ``MessageOutput`` needs no context or state.
+_MESSAGE_OUTPUT = MessageOutput()
+
+
+def _jsonb_order(value):
+    """``value`` with its objects' keys in the order PostgreSQL's ``jsonb`` returns them
+    (shorter keys first, then by their bytes), recursively: what reading the row back gives."""
+    if isinstance(value, dict):
+        return {key: _jsonb_order(value[key]) for key in sorted(value, key=lambda k: (len(k.encode()), k.encode()))}
+    if isinstance(value, list):
+        return [_jsonb_order(item) for item in value]
+    return value
+
+
+def accepted_message_data(plan) -> dict:
+    """The 202 body of ``POST /messages``: the plan's one message as ``GET /messages/{id}``
+    shows it (without attempts and events), from the message ``send`` just inserted (the
+    plan's ``current_message``) instead of reading it back; its ``content`` in the order the
+    database returns it. Falls back to reading it when the plan does not carry it."""
+    message = plan._state.fields_cache.get("current_message")
+    if message is None or message.step != 0:
+        message = plan.messages.order_by("step", "id").first()
+    elif connection.vendor == "postgresql" and isinstance(message.content, dict):
+        message.content = _jsonb_order(message.content)
+    return _MESSAGE_OUTPUT.to_representation(message)
 
 
 class AttemptOutput(serializers.Serializer):

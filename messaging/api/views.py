@@ -28,6 +28,7 @@ from messaging.api.serializers import (
     OmniAcceptedOutput,
     OmniMessageInput,
     PlanOutput,
+    accepted_message_data,
     message_step,
     plan_steps,
 )
@@ -136,9 +137,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmniViewS
             plan = services.send(step=message_step(data), **self.send_args(data))
         except services.SendError as exc:
             raise _refused(exc)
-        message = plan.messages.order_by("step", "id").first()
-        response = Response(MessageOutput(message).data, status=202)
-        response["Location"] = request.build_absolute_uri(f"/api/v1/messages/{message.pk}")
+        data = accepted_message_data(plan)
+        response = Response(data, status=202)
+        response["Location"] = request.build_absolute_uri(f"/api/v1/messages/{data['id']}")
         return response
 
 

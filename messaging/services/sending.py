@@ -198,12 +198,18 @@ def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_
             contact, address = _find_contact(company, to, steps, create_contact, actor, errors)
             if errors:
                 raise SendError(errors)
-        plan = DeliveryPlan.objects.create(
+        plan = DeliveryPlan(
             company=company, contact=contact, address="" if contact else address, source=source,
             source_id=source_id, steps=[prepared(s).as_json() for s in steps], webhook_url=webhook_url or "",
             api_access=api_access)
-        plan.contact = contact
-        start_steps([plan])
+        if connection.vendor == "postgresql":
+            # Written once, already started (as ``create_plans`` does): no INSERT then UPDATE.
+            reserve_ids(DeliveryPlan, [plan])
+            start_steps([plan], insert=True)
+            plan._state.adding, plan._state.db = False, "default"
+        else:
+            plan.save()
+            start_steps([plan])
     return plan
 
 
