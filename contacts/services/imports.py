@@ -43,7 +43,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
@@ -54,6 +54,7 @@ from portal.audit import Actor
 from portal.models import AuditDetail
 
 from .. import readers
+from .. import workers as workers_module
 from ..attributes import coerce
 from ..models import (
     Contact,
@@ -558,16 +559,6 @@ class _Problem:
         self.message = message
 
 
-def _init_worker():
-    import django
-
-    django.setup()
-
-
-def _ping():
-    return os.getpid()
-
-
 @contextmanager
 def _pool(rows: int):
     """A process pool for big files, or None (prepare in-process)."""
@@ -587,8 +578,8 @@ def _pool(rows: int):
     try:
         config["daemon"] = False
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                                   initializer=_init_worker)
-        pings = [pool.submit(_ping) for _ in range(workers)]  # start all helpers now
+                                   initializer=workers_module.setup)
+        pings = [pool.submit(workers_module.ping) for _ in range(workers)]  # start all helpers now
         for ping in pings:
             ping.result(timeout=120)
     except Exception as exc:
@@ -1138,13 +1129,7 @@ STAGE = "herald_import_stage"
 
 
 def _merge_postgresql(company_id: int, rows, mode: str, tag_id: int | None) -> tuple[int, int]:
-    """COPY the chunk into a TEMP table, then merge it set-wise. Returns (created, matched).
-
-    New numbers are inserted by a plain ``INSERT … SELECT … WHERE NOT EXISTS`` (the
-    numbers already in the company are found by the unique index first): ``ON CONFLICT``
-    costs a speculative insertion per row (~6 µs of PostgreSQL CPU each). Should another
-    writer add one of the numbers meanwhile (a unique violation), the statement is undone
-    to a savepoint and the chunk is merged with ``ON CONFLICT`` instead: same result."""
+    """COPY the chunk into a TEMP table, then merge it set-wise. Returns (created, matched)."""
     if not rows:
         return 0, 0
     contacts, links = Contact._meta.db_table, ContactTag._meta.db_table
@@ -1158,49 +1143,28 @@ def _merge_postgresql(company_id: int, rows, mode: str, tag_id: int | None) -> t
                 copy.write_row(rec)
         insert = (f"INSERT INTO {contacts} AS c (company_id, phone, country, mno, attributes, wechat_id, created_at, "
                   f"updated_at) SELECT %s, s.phone, s.country, s.mno, s.attributes, '', %s, %s FROM {STAGE} s ")
-        new_only = (f"{insert} WHERE NOT EXISTS (SELECT 1 FROM {contacts} x WHERE x.company_id = %s "
-                    f"AND x.phone = s.phone)")
         if mode == DuplicateMode.SKIP:
-            tagged = (f"tagged AS (INSERT INTO {links} (contact_id, tag_id) SELECT id, %s FROM ins WHERE %s IS NOT NULL "
-                      f"ON CONFLICT (contact_id, tag_id) DO NOTHING) SELECT count(*) FROM ins")
-            created = _first_of(
-                cursor, f"WITH ins AS ({new_only} RETURNING c.id), {tagged}",
-                [company_id, now, now, company_id, tag_id, tag_id],
-                f"WITH ins AS ({insert} ON CONFLICT (company_id, phone) DO NOTHING RETURNING c.id), {tagged}",
+            cursor.execute(
+                f"WITH ins AS ({insert} ON CONFLICT (company_id, phone) DO NOTHING RETURNING c.id), "
+                f"tagged AS (INSERT INTO {links} (contact_id, tag_id) SELECT id, %s FROM ins WHERE %s IS NOT NULL "
+                f"ON CONFLICT (contact_id, tag_id) DO NOTHING) SELECT count(*) FROM ins",
                 [company_id, now, now, tag_id, tag_id])
+            created = cursor.fetchone()[0]
             return created, len(rows) - created
         merged = "c.attributes || EXCLUDED.attributes" if mode == DuplicateMode.OVERRIDE else \
             "EXCLUDED.attributes || c.attributes"
-        # The numbers already in the company first (override / enrich), then the new ones.
-        update = merged.replace("EXCLUDED", "s")
-        cursor.execute(f"UPDATE {contacts} c SET attributes = {update}, updated_at = %s FROM {STAGE} s "
-                       f"WHERE c.company_id = %s AND c.phone = s.phone AND ({update}) IS DISTINCT FROM c.attributes",
-                       [now, company_id])
-        created = _first_of(
-            cursor, f"WITH ins AS ({new_only} RETURNING 1) SELECT count(*) FROM ins",
-            [company_id, now, now, company_id],
+        cursor.execute(
             f"WITH up AS ({insert} ON CONFLICT (company_id, phone) DO UPDATE SET attributes = {merged}, "
             f"updated_at = EXCLUDED.updated_at WHERE ({merged}) IS DISTINCT FROM c.attributes "
             f"RETURNING (c.xmax = 0) AS inserted) SELECT count(*) FROM up WHERE inserted",
             [company_id, now, now])
+        created = cursor.fetchone()[0]
         if tag_id is not None:
             cursor.execute(f"INSERT INTO {links} (contact_id, tag_id) SELECT c.id, %s FROM {STAGE} s "
                            f"JOIN {contacts} c ON c.company_id = %s AND c.phone = s.phone "
                            f"ON CONFLICT (contact_id, tag_id) DO NOTHING", [tag_id, company_id])
         cursor.execute(f"TRUNCATE {STAGE}")
     return created, len(rows) - created
-
-
-def _first_of(cursor, sql: str, params: list, fallback: str, fallback_params: list) -> int:
-    """``sql``'s one value; if it breaks the unique (company, phone) rule (a number added
-    by someone else since the chunk looked), undo it to a savepoint and run ``fallback``."""
-    try:
-        with transaction.atomic():
-            cursor.execute(sql, params)
-            return cursor.fetchone()[0]
-    except IntegrityError:
-        cursor.execute(fallback, fallback_params)
-        return cursor.fetchone()[0]
 
 
 def _merge_sqlite(company_id: int, rows, mode: str, tag_id: int | None) -> tuple[int, int]:

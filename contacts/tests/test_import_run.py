@@ -2,6 +2,8 @@
 automatic mapping, history, crash and resume from the checkpoint, one worker at a time,
 the process pool, quick import, the audit, and set-wise writes."""
 
+import os
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -399,22 +401,17 @@ def test_writes_are_set_wise(run, company, settings):
     assert queries(5) == queries(300)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL merge")
 @pytest.mark.parametrize("mode", ["skip", "override", "enrich"])
-def test_merge_falls_back_to_on_conflict_when_a_number_appears_meanwhile(company, existing, mode, monkeypatch):
-    """New numbers are inserted without ON CONFLICT; when another writer adds one of them
-    between the look and the insert (simulated: the look sees nothing), the chunk is merged
-    with ON CONFLICT instead: no error, no duplicate, the same counts and values."""
+def test_merge_of_a_chunk_with_a_number_already_in_the_base(company, existing, mode):
+    """One chunk with a number the company has and a new one, with a tag: the duplicate mode
+    decides the known contact's values; nothing is doubled; the tag goes where it should."""
     from contacts.models import Tag
 
     tag = Tag.objects.create(company=company, name="T")
-
-    def blind(execute, sql, params, many, context):  # the NOT EXISTS look misses the number, as under a race
-        return execute(sql.replace("x.company_id = %s", "x.company_id = %s AND false"), params, many, context)
-
     rows = [("+34612345678", "ES", "", '{"name": "New", "age": 40}'), ("+34612345699", "ES", "", '{"name": "Eve"}')]
-    with connection.execute_wrapper(blind), transaction.atomic():
-        created, matched = imports._merge_postgresql(company.pk, rows, mode, tag.pk)
+    merge = imports._merge_postgresql if connection.vendor == "postgresql" else imports._merge_sqlite
+    with transaction.atomic():
+        created, matched = merge(company.pk, rows, mode, tag.pk)
     assert (created, matched) == (1, 1)
     found = contacts_of(company)
     assert found["+34612345699"] == {"name": "Eve"}
@@ -457,3 +454,16 @@ def test_quick_import_refuses_files_with_attributes(company, actor):
         imports.create_quick_import(actor=actor, company=company, tag=" ",
                                     file=upload("x.csv", csv_bytes([["+34612345678"]])))
     assert "Give a tag" in " ".join(exc.value.messages)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_the_process_pool_starts_with_either_start_method(settings, monkeypatch, method):
+    """A process with other threads (a web server, a Celery worker's) starts its helpers by
+    forkserver: fresh interpreters that must set Django up before anything imports models.
+    The pool must really start (a failed start falls back to one process, silently slower)."""
+    settings.HERALD_IMPORT_WORKERS = 2
+    settings.HERALD_IMPORT_PARALLEL_MIN_ROWS = 1
+    monkeypatch.setattr(imports.threading, "active_count", lambda: 1 if method == "fork" else 2)
+    with imports._pool(10) as pool:
+        assert pool is not None
+        assert len({pool.submit(os.getpid).result(timeout=60) for _ in range(4)} - {os.getpid()}) >= 1
