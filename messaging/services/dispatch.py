@@ -241,7 +241,7 @@ def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[Send
                               error_code=result.error_code, error_text=result.error_text,
                               provider_message_id=result.provider_message_id, at=now))
     with transaction.atomic():
-        changed = apply_updates(updates)
+        changed = apply_updates(updates, claimed=True)
         prior = [dataclasses.replace(c, status=MessageStatus.SUBMITTED, provider_status=submits[c.id].provider_status,
                                      error_code="", error_text="", late=False)
                  for c in changed if c.id in submits]

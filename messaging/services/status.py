@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
-from messaging.models import STATUS_RANK, Message, StatusEvent
+from messaging.models import STATUS_RANK, Message, MessageStatus, StatusEvent
 from portal.db import copy_rows
 
 CHUNK = 2000
@@ -99,41 +99,77 @@ def _sql(rows: int, gateway_id: int | None = None) -> str:
             f"FROM v WHERE m.id = v.id AND m.status_rank < v.rank{only} RETURNING {_COLUMNS}")
 
 
-def apply_updates(updates: list[Update], *, gateway_id: int | None = None) -> list[Changed]:
+# The dispatcher's settle (PostgreSQL): a message it claimed is still ``queued`` and in flight
+# unless a report overtook the submit (a report clears ``in_flight_since``), and no other
+# writer touches an in-flight message. The UPDATE re-checks both conditions on the row it
+# locks, so every row it returns moved from ``queued``: no locking read of the old status
+# first. The rest (a report came first) takes the general statement.
+_CLAIMED_SQL = (
+    "WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],"
+    f" %s::text[], %s::text[], %s::timestamptz[]) AS {_V})"
+    " UPDATE messaging_message AS m SET " + _SET +
+    " FROM v WHERE m.id = v.id AND m.status_rank < v.rank AND m.status = 'queued'"
+    " AND m.in_flight_since IS NOT NULL"
+    " RETURNING " + ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+)
+
+
+def apply_updates(updates: list[Update], *, gateway_id: int | None = None, claimed: bool = False) -> list[Changed]:
     """Apply status updates; returns the messages that changed (an update that would move a
     status backwards, or repeats the current one, changes nothing and is not returned).
     With ``gateway_id`` only that gateway's messages can change (a provider's reports never
-    touch another provider's messages)."""
+    touch another provider's messages). ``claimed``: the dispatcher's own results for the
+    messages it claimed (see ``_CLAIMED_SQL``)."""
     updates = _collapse(updates)
     if not updates:
         return []
     postgres = connection.vendor == "postgresql"
-    adapt = connection.ops.adapt_datetimefield_value
     by_id = {u.message_id: u for u in updates}
     changed: list[Changed] = []
     with connection.cursor() as cursor:
         for start in range(0, len(updates), CHUNK):
             chunk = updates[start:start + CHUNK]
-            rows = [[u.message_id if postgres else u.message_id.hex, u.status, STATUS_RANK[u.status],
-                     u.provider_status[:40], u.error_code[:40], u.error_text, u.provider_message_id[:100], adapt(u.at)]
-                    for u in chunk]
-            params = [list(column) for column in zip(*rows, strict=True)] if postgres else [
-                value for row in rows for value in row]
+            if postgres and claimed:
+                cursor.execute(_CLAIMED_SQL, _arrays(chunk))
+                done = set()
+                for row in cursor.fetchall():
+                    done.add(row[0])
+                    changed.append(_changed(row, by_id[row[0]], MessageStatus.QUEUED))
+                chunk = [u for u in chunk if u.message_id not in done]
+                if not chunk:
+                    continue
             if not postgres:
                 # SQLite serialises writers: the statuses read here are the ones the
                 # UPDATE below moves from.
                 old = dict(Message.objects.filter(pk__in=[u.message_id for u in chunk]).values_list("pk", "status"))
-            cursor.execute(_sql(len(chunk), gateway_id), params)
+            cursor.execute(_sql(len(chunk), gateway_id), _arrays(chunk) if postgres else _values(chunk))
             for row in cursor.fetchall():
                 message_id = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
-                update = by_id[message_id]
                 if postgres:
                     row, old_status = row[:-1], row[-1]
                 else:
                     old_status = old.get(message_id, "")
-                changed.append(Changed(message_id, *row[1:], provider_status=update.provider_status, at=update.at,
-                                       old_status=old_status))
+                changed.append(_changed((message_id, *row[1:]), by_id[message_id], old_status))
     return changed
+
+
+def _rows(chunk: list[Update], postgres: bool) -> list[list]:
+    adapt = connection.ops.adapt_datetimefield_value
+    return [[u.message_id if postgres else u.message_id.hex, u.status, STATUS_RANK[u.status], u.provider_status[:40],
+             u.error_code[:40], u.error_text, u.provider_message_id[:100], adapt(u.at)] for u in chunk]
+
+
+def _arrays(chunk: list[Update]) -> list[list]:
+    """PostgreSQL: one array per column, rows in id order (the order rows are locked in)."""
+    return [list(column) for column in zip(*_rows(sorted(chunk, key=lambda u: u.message_id.int), True), strict=True)]
+
+
+def _values(chunk: list[Update]) -> list:
+    return [value for row in _rows(chunk, False) for value in row]
+
+
+def _changed(row, update: Update, old_status: str) -> Changed:
+    return Changed(*row, provider_status=update.provider_status, at=update.at, old_status=old_status)
 
 
 def _insert_events(changes: list[Changed], late_ids: set) -> None:

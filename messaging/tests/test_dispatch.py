@@ -274,3 +274,34 @@ def test_a_report_by_our_id_that_overtakes_the_submit_response_keeps_the_provide
     assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, f"fake-{message.pk.hex}")
     assert message.in_flight_since is None and message.submitted_at is not None
     assert message.attempts.get().ok is True
+
+
+def test_live_counters_stay_exact_when_reports_overtake_part_of_a_batch(company, gateway, monkeypatch):
+    """The settle counts each message's move from the status it really had: ``queued`` for
+    the messages only it changes, the report's status for those a report moved first."""
+    from messaging.providers.base import Report
+    from messaging.services import counters
+    from messaging.services.intake import apply_reports
+    from messaging.tests.factories import FakeProvider
+
+    messages = f.queued(gateway, company, 6)
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(source_id=77, step=0)
+    overtaken = {m.pk for m in messages[:2]}
+    real = FakeProvider.send_batch
+
+    def early_reports(self, batch):  # the provider's "accepted" callback beats its own answer
+        apply_reports(self.gateway, [Report(MessageStatus.SUBMITTED, message_id=m.id, provider_status="ACCEPTD")
+                                     for m in batch if m.id in overtaken])
+        return real(self, batch)
+
+    def delivered_with_the_submit(self, results):  # as the simulator: the delivery comes with the submit
+        return {r.message_id: Report(MessageStatus.DELIVERED, message_id=r.message_id, provider_status="DELIVRD")
+                for r in results}
+
+    monkeypatch.setattr(FakeProvider, "send_batch", early_reports)
+    monkeypatch.setattr(FakeProvider, "inline_reports", delivered_with_the_submit, raising=False)
+    assert dispatch.send_batch(gateway).claimed == 6
+    statuses = set(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", flat=True))
+    assert statuses == {MessageStatus.DELIVERED}
+    moves = {k: v for k, v in counters.totals(Source.BROADCAST, 77)[0].items() if v}
+    assert moves == {"queued": -6, "delivered": 6}  # submitted: +2 by the reports, -2 by the settle
