@@ -3,12 +3,20 @@ Django's own ASGI handler does (status, headers, body), and leaves other paths a
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from messaging.models import Gateway, Message
 from portal.api.asgi import SyncApiHandler, api_aware
 from portal.testing import factories
+
+
+def run(coroutine):
+    """``asyncio.run`` in a thread of its own: a browser test earlier in the session may have
+    left an event loop running in this one (Playwright's sync API)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def call(app, method: str, path: str, *, body: bytes = b"", headers=(), query: bytes = b""):
@@ -21,7 +29,7 @@ def call(app, method: str, path: str, *, body: bytes = b"", headers=(), query: b
         scope["headers"].append((b"content-length", str(len(body)).encode()))
     out = {"status": None, "headers": [], "body": b""}
 
-    async def run():
+    async def request():
         sent = False
 
         async def receive():
@@ -40,7 +48,7 @@ def call(app, method: str, path: str, *, body: bytes = b"", headers=(), query: b
 
         await app(scope, receive, send)
 
-    asyncio.run(run())
+    run(request())
     return out["status"], out["headers"], out["body"]
 
 
@@ -64,7 +72,7 @@ def test_the_project_serves_the_api_through_the_one_hop_handler():
 
     SyncApiHandler.handle = spy
     try:
-        asyncio.run(application({"type": "http", "path": "/api/v1/me"}, None, None))
+        run(application({"type": "http", "path": "/api/v1/me"}, None, None))
     finally:
         SyncApiHandler.handle = original
     assert seen == ["/api/v1/me"]
@@ -132,6 +140,6 @@ def test_other_paths_go_to_the_wrapped_app():
 
     app = api_aware(other, Api())
     for path in ("/healthz", "/contacts/", "/apix", "/api/v1/me"):
-        asyncio.run(app({"type": "http", "path": path}, None, None))
-    asyncio.run(app({"type": "websocket", "path": "/api/v1/me"}, None, None))
+        run(app({"type": "http", "path": path}, None, None))
+    run(app({"type": "websocket", "path": "/api/v1/me"}, None, None))
     assert seen == ["/healthz", "/contacts/", "/apix", "api:/api/v1/me", "/api/v1/me"]
