@@ -206,7 +206,7 @@ def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_
             # Written once, already started (as ``create_plans`` does): no INSERT then UPDATE.
             reserve_ids(DeliveryPlan, [plan])
             start_steps([plan], insert=True)
-            plan._state.adding, plan._state.db = False, "default"
+            plan._state.adding, plan._state.db = False, connection.alias
         else:
             plan.save()
             start_steps([plan])
