@@ -309,6 +309,12 @@ def names(qs):
     ([{"field": "attribute:gender", "mode": "value", "value": "f"},
       {"field": "attribute:age", "mode": "range", "from": 18},
       {"field": "attribute:city", "mode": "nonempty"}], ["Ana"]),  # AND
+    # several range / empty criteria: one JSON path with several bounds on PostgreSQL
+    ([{"field": "attribute:age", "mode": "range", "from": "17.5", "to": 61},
+      {"field": "attribute:email", "mode": "empty"},
+      {"field": "attribute:birthday", "mode": "empty"}], ["Carl"]),
+    ([{"field": "attribute:age", "mode": "range", "from": 17, "to": 17},
+      {"field": "attribute:vip", "mode": "nonempty"}], ["Bea"]),
 ])
 def test_criteria(company, people, criteria, expected):
     assert names(selectors.apply_criteria(selectors.contacts_for(company), company, criteria)) == expected
