@@ -10,7 +10,9 @@ the services the wizard and the Celery task use:
 * ``upload``  — ``create_import``: type, limits and a full read to count rows and preview;
 * ``check``   — ``set_mapping``: the dry run behind steps 4 and 5 (counts, errors, duplicates);
 * ``import``  — ``start_import`` → ``run_import``, the task's own code path (the Celery
-  task runs eagerly here, in this process). This is the figure the targets are about.
+  task runs eagerly here, in this process; ``HERALD_IMPORT_WRITERS`` connections merge
+  chunks at once, ``--writers`` overrides it). The targets are about upload + check +
+  import ("end to end").
 
 Files: a CSV of phone + 6 attributes (name, surname, city, email, age, birthday) with 5 %
 invalid numbers and 5 % repeats of earlier numbers, imported into an empty company; the same
@@ -137,6 +139,8 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of the XLSX (default 100,000; 0 = skip)")
     parser.add_argument("--no-enrich", action="store_true", help="skip the enrich re-import")
     parser.add_argument("--keep", action="store_true", help="keep the bench companies (deleted by default)")
+    parser.add_argument("--writers", type=int, default=None,
+                        help="HERALD_IMPORT_WRITERS for this run (connections merging chunks at once; default: setting)")
     args = parser.parse_args()
 
     import django
@@ -155,7 +159,10 @@ def main() -> None:
     from portal.celery import app
 
     app.conf.task_always_eager = True
-    print(f"machine: {machine()}; workers {settings.HERALD_IMPORT_WORKERS}, chunk {settings.HERALD_IMPORT_CHUNK_ROWS:,}",
+    if args.writers is not None:
+        settings.HERALD_IMPORT_WRITERS = args.writers
+    print(f"machine: {machine()}; workers {settings.HERALD_IMPORT_WORKERS}, "
+          f"writers {getattr(settings, 'HERALD_IMPORT_WRITERS', 2)}, chunk {settings.HERALD_IMPORT_CHUNK_ROWS:,}",
           flush=True)
     # Not timed: what autovacuum would have done (the bench machine's PostgreSQL runs with
     # autovacuum off) — earlier runs' deleted companies leave millions of dead rows.

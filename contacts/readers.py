@@ -432,7 +432,12 @@ def _csv_reader(fileobj, info: FileInfo, errors: str = "strict"):
 # --- cells -------------------------------------------------------------------------------------------
 
 def is_blank(cells) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+    """Every cell empty or whitespace. A plain loop that stops at the first value: called
+    for every row of every file (a generator in ``all`` cost ~1 µs a row)."""
+    for c in cells:
+        if c is not None and (not isinstance(c, str) or c.strip()):
+            return False
+    return True
 
 
 def cell_text(value) -> str:

@@ -346,6 +346,7 @@ HERALD_IMPORT_MAX_UNCOMPRESSED_MB = int(env("HERALD_IMPORT_MAX_UNCOMPRESSED_MB",
 HERALD_IMPORT_MAX_COMPRESSION_RATIO = int(env("HERALD_IMPORT_MAX_COMPRESSION_RATIO", "100"))  # per zip member
 HERALD_IMPORT_CHUNK_ROWS = int(env("HERALD_IMPORT_CHUNK_ROWS", "25000"))  # rows per committed checkpoint
 HERALD_IMPORT_WORKERS = int(env("HERALD_IMPORT_WORKERS", "2"))  # processes normalising phone numbers; 0 = in-process
+HERALD_IMPORT_WRITERS = int(env("HERALD_IMPORT_WRITERS", "2"))  # connections merging import chunks at once (PostgreSQL)
 HERALD_IMPORT_PARALLEL_MIN_ROWS = int(env("HERALD_IMPORT_PARALLEL_MIN_ROWS", "20000"))
 HERALD_IMPORT_SYNC_CHECK_ROWS = int(env("HERALD_IMPORT_SYNC_CHECK_ROWS", "5000"))  # larger files are checked in the background
 # Mass edit (spec P§6.5): larger selections are edited by a worker, with a progress page.
