@@ -172,6 +172,10 @@ class Message(TenantModel):
                          condition=Q(in_flight_since__isnull=False)),
             models.Index(fields=["gateway", "provider_message_id"], name="message_provider_id",
                          condition=~Q(provider_message_id="")),
+            # Messages of paused sources (the safety net finds a release a lost task left
+            # half done); only held messages have an entry.
+            models.Index(fields=["source", "source_id"], name="message_held_queued",
+                         condition=Q(held=True, status="queued")),
         ]
         constraints = [
             # A provider re-sending an MO (or two workers receiving it at once) stores it once.

@@ -55,12 +55,37 @@ def fallback_sweep() -> int:
 def recover() -> dict:
     """Claims of dead workers, messages stranded on a deactivated gateway, and delivery
     reports that overtook their message."""
-    from messaging.services import dispatch, intake
+    from messaging.services import dispatch, holds, intake
 
     stats = dispatch.recover()
     stats.update(dispatch.reroute_stranded())
     stats.update(intake.match_pending())
+    stats.update(holds.sweep())
     return stats
+
+
+@shared_task(ignore_result=True)
+def apply_hold(source: str, source_id: int) -> int:
+    """A paused source's queued messages flagged ``held``, in batches (``holds.hold``)."""
+    from messaging.services import holds
+
+    return holds.apply_hold(source, source_id)
+
+
+@shared_task(ignore_result=True)
+def apply_release(source: str, source_id: int) -> int:
+    """A resumed source's held messages back in the queue, in batches (``holds.release``)."""
+    from messaging.services import holds
+
+    return holds.apply_release(source, source_id)
+
+
+@shared_task(ignore_result=True)
+def cancel_source(source: str, source_id: int) -> dict:
+    """A stopped source's plans and queued messages ended, in batches (``holds.stopping``)."""
+    from messaging.services import holds
+
+    return holds.cancel(source, source_id)
 
 
 @shared_task(ignore_result=True)

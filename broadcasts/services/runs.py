@@ -300,7 +300,8 @@ def resume(*, actor: Actor, broadcast: Broadcast) -> Broadcast:
 
 def stop(*, actor: Actor, broadcast: Broadcast) -> Broadcast:
     """Stop (→ Aborted): recipients not started never start; queued messages are
-    canceled (skipped, reason ``canceled``); messages with a provider finish normally."""
+    canceled (skipped, reason ``canceled``) by a task after the commit — none is claimed
+    from the commit on; messages with a provider finish normally."""
     with transaction.atomic():
         current = _locked(broadcast)
         if not can_stop(current):
@@ -308,8 +309,8 @@ def stop(*, actor: Actor, broadcast: Broadcast) -> Broadcast:
         before = audit.snapshot(current)
         current.status, current.finished_at = S.ABORTED, timezone.now()
         _save(current, ["status", "finished_at"])
+        holds.stopping(Source.BROADCAST, current.pk)  # nothing goes out from the commit; cancel follows (task)
         audit.record(actor, "Stopped broadcast", [audit.updated(current, before)], company=current.company)
-    holds.cancel(Source.BROADCAST, current.pk)  # in batches, after the status is committed
     return current
 
 

@@ -98,11 +98,12 @@ class TestLaunch:
 @pytest.mark.django_db
 class TestPauseResumeStop:
     def test_pause_holds_and_resume_sends(self, client, gw, queued, run_commits):
-        response = post(client, queued, "pause")
+        with run_commits():
+            response = post(client, queued, "pause")
         assert response.status_code == 200, response.content
         assert response.json()["status"] == "paused" and response.json()["actions"] == ["resume", "stop"]
         assert dispatch.run(gw.pk) == 0  # nothing goes out while paused
-        assert Message.objects.filter(source_id=queued.pk, held=True).count() == 4
+        assert Message.objects.filter(source_id=queued.pk, held=True).count() == 4  # flagged after the commit
         with run_commits():
             response = post(client, queued, "resume")
         assert response.json()["status"] == "in_progress"
@@ -110,9 +111,11 @@ class TestPauseResumeStop:
             dispatch.run(gw.pk)
         assert Message.objects.filter(source_id=queued.pk, status=MessageStatus.DELIVERED).count() == 4
 
-    def test_stop_cancels_what_is_queued(self, client, queued):
-        body = post(client, queued, "stop").json()
+    def test_stop_cancels_what_is_queued(self, client, queued, run_commits):
+        with run_commits():  # the cancel runs after the commit (a task)
+            body = post(client, queued, "stop").json()
         assert body["status"] == "aborted" and body["finishedAt"] and body["actions"] == []
+        body = client.get(f"{URL}/{queued.pk}").json()
         assert body["statistics"]["unsuccessful"] == 4 and body["statistics"]["canceled"] == 4
         assert body["progress"]["unsuccessfulPct"] == 100.0
         assert Message.objects.filter(source_id=queued.pk, status=MessageStatus.SKIPPED,

@@ -92,7 +92,8 @@ def test_pause_holds_and_resume_releases(setup, company, admin_user, run_commits
     gw, people = setup
     b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
     launch_queued(b)
-    runs.pause(actor=_actor(admin_user), broadcast=b)
+    with run_commits():
+        runs.pause(actor=_actor(admin_user), broadcast=b)
     assert dispatch.run(gw.pk) == 0
     assert Message.objects.filter(source_id=b.pk, held=True).count() == 6
     with run_commits():
@@ -102,11 +103,77 @@ def test_pause_holds_and_resume_releases(setup, company, admin_user, run_commits
     assert Message.objects.filter(source_id=b.pk, status=MessageStatus.DELIVERED).count() == 6
 
 
+def test_a_pause_stops_claims_at_its_commit_and_the_queue_is_flagged_after_it(setup, company, admin_user,
+                                                                              launch_queued, run_commits):
+    """Pausing a million-recipient run answers at once: the hold takes effect when it
+    commits (claims skip a held source), the queued messages are flagged in batches by a
+    task after the commit (D71)."""
+    from messaging.services import holds
+
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    runs.pause(actor=_actor(admin_user), broadcast=b)  # its after-commit task has not run
+    assert Message.objects.filter(source_id=b.pk, held=True).count() == 0
+    assert dispatch.run(gw.pk) == 0  # …and still nothing goes out
+    assert holds.apply_hold(Source.BROADCAST, b.pk, batch=4) == 6  # the task, in batches of 4 plans
+    assert holds.apply_hold(Source.BROADCAST, b.pk, batch=4) == 0  # idempotent
+    assert holds.apply_release(Source.BROADCAST, b.pk) == 0  # a release task late for a paused run does nothing
+    assert Message.objects.filter(source_id=b.pk, held=True).count() == 6
+    with run_commits():
+        runs.resume(actor=_actor(admin_user), broadcast=b)
+    assert Message.objects.filter(source_id=b.pk, held=True).count() == 0
+    with run_commits():
+        dispatch.run(gw.pk)
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.DELIVERED).count() == 6
+
+
+def test_a_stop_sends_nothing_more_from_its_commit(setup, company, admin_user, launch_queued):
+    from messaging.models import HeldSource
+    from messaging.services import holds
+
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    runs.stop(actor=_actor(admin_user), broadcast=b)  # the cancel task has not run yet
+    b.refresh_from_db()
+    assert b.status == BroadcastStatus.ABORTED
+    assert dispatch.run(gw.pk) == 0
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.QUEUED).count() == 6
+    assert holds.cancel(Source.BROADCAST, b.pk) == {"plans": 6, "messages": 6}  # the task
+    assert Message.objects.filter(source_id=b.pk, status=MessageStatus.SKIPPED, error_code="canceled").count() == 6
+    assert not HeldSource.objects.filter(source_id=b.pk).exists()
+
+
+def test_the_sweep_finishes_a_lost_hold_and_a_lost_release(setup, company, admin_user, launch_queued):
+    """The hold / release tasks are lost (the broker lost them, a worker died): the
+    engine's recovery tick finishes their work."""
+    from django.core.cache import cache
+
+    from messaging.services import holds
+
+    gw, people = setup
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
+    launch_queued(b)
+    keys = [f"herald:hold-sweep:broadcast:{b.pk}", f"herald:release-sweep:broadcast:{b.pk}"]
+    cache.delete_many(keys)
+    runs.pause(actor=_actor(admin_user), broadcast=b)  # task lost
+    assert holds.sweep() == {"holding": 1, "releasing": 0}  # tasks run eagerly in tests
+    assert Message.objects.filter(source_id=b.pk, held=True).count() == 6
+    runs.resume(actor=_actor(admin_user), broadcast=b)  # task lost: the messages stay flagged
+    assert dispatch.run(gw.pk) == 0
+    assert holds.sweep() == {"holding": 0, "releasing": 1}
+    assert Message.objects.filter(source_id=b.pk, held=True).count() == 0
+    assert dispatch.run(gw.pk) == 6
+    cache.delete_many(keys)
+
+
 def test_stop_cancels_queued_messages(setup, company, admin_user, run_commits, launch_queued):
     gw, people = setup
     b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]})
     launch_queued(b)
-    runs.stop(actor=_actor(admin_user), broadcast=b)
+    with run_commits():
+        runs.stop(actor=_actor(admin_user), broadcast=b)
     b.refresh_from_db()
     assert b.status == BroadcastStatus.ABORTED
     assert Message.objects.filter(source_id=b.pk, status=MessageStatus.SKIPPED, error_code="canceled").count() == 6
@@ -201,7 +268,8 @@ def test_completion_checks_every_running_broadcast_oldest_first(setup, company, 
 
 
 @pytest.mark.usefixtures("fake_provider_fixture")
-def test_retries_of_a_paused_broadcast_wait_and_those_of_a_stopped_one_end(company, admin_user, launch_queued):
+def test_retries_of_a_paused_broadcast_wait_and_those_of_a_stopped_one_end(company, admin_user, launch_queued,
+                                                                          run_commits):
     """A provider call fails with a retryable error while the run is paused (or stopped):
     the messages go back to the queue held (paused) or end skipped/canceled (stopped),
     never out behind the user's back."""
@@ -213,11 +281,13 @@ def test_retries_of_a_paused_broadcast_wait_and_those_of_a_stopped_one_end(compa
     from messaging.services import dispatch
 
     batch = dispatch.claim(gw.pk, 10)  # a dispatcher took them…
-    runs.pause(actor=_actor(admin_user), broadcast=b)  # …the user pauses meanwhile
+    with run_commits():
+        runs.pause(actor=_actor(admin_user), broadcast=b)  # …the user pauses meanwhile
     from messaging.providers.base import SendResult
     dispatch.settle(gw, batch, [SendResult(m.id, MessageStatus.FAILED, error_code="connection_error")
                                 for m in batch])
     assert Message.objects.filter(source_id=b.pk, status=MessageStatus.QUEUED, held=True).count() == 4
     assert dispatch.run(gw.pk) == 0  # nothing goes out while paused
-    runs.stop(actor=_actor(admin_user), broadcast=b)
+    with run_commits():
+        runs.stop(actor=_actor(admin_user), broadcast=b)
     assert Message.objects.filter(source_id=b.pk, status=MessageStatus.SKIPPED, error_code="canceled").count() == 4

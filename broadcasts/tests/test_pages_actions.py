@@ -42,7 +42,8 @@ def running(company, admin_user, django_capture_on_commit_callbacks):
 
 def test_pause_and_resume(admin_client, running, run_commits):
     url = f"/broadcasts/{running.pk}/"
-    response = admin_client.post(url + "pause/", {"next": url})
+    with run_commits():
+        response = admin_client.post(url + "pause/", {"next": url})
     assert response.status_code == 302 and response["Location"] == url
     running.refresh_from_db()
     assert running.status == S.PAUSED
@@ -57,8 +58,9 @@ def test_pause_and_resume(admin_client, running, run_commits):
     assert AuditEvent.objects.filter(action__in=["Paused broadcast", "Resumed broadcast"]).count() == 2
 
 
-def test_stop_cancels_what_was_not_sent(admin_client, running):
-    response = admin_client.post(f"/broadcasts/{running.pk}/stop/")
+def test_stop_cancels_what_was_not_sent(admin_client, running, run_commits):
+    with run_commits():
+        response = admin_client.post(f"/broadcasts/{running.pk}/stop/")
     assert response.status_code == 302 and response["Location"] == f"/broadcasts/{running.pk}/"
     running.refresh_from_db()
     assert running.status == S.ABORTED and running.finished_at

@@ -116,9 +116,12 @@ def _claim_sql(extra: str, limit: int) -> str:
     postgres = connection.vendor == "postgresql"
     now = "now()" if postgres else "%s"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    # A held source (a paused or stopping broadcast) is skipped from the commit of its hold,
+    # before its queued messages are flagged ``held`` in the background (``holds``).
     return (f"UPDATE messaging_message SET in_flight_since = {now}, attempt_count = attempt_count + 1 "
-            f"WHERE id IN (SELECT id FROM messaging_message WHERE {_QUEUED}{extra} ORDER BY priority DESC, id "
-            f"LIMIT {int(limit)}{lock}) RETURNING {_CLAIMED}")
+            f"WHERE id IN (SELECT id FROM messaging_message WHERE {_QUEUED}{extra} AND NOT EXISTS (SELECT 1 FROM "
+            "messaging_heldsource h WHERE h.source = messaging_message.source AND h.source_id = "
+            f"messaging_message.source_id) ORDER BY priority DESC, id LIMIT {int(limit)}{lock}) RETURNING {_CLAIMED}")
 
 
 def _claim_rows(gateway_id: int, limit: int, extra: str = "", params=()) -> list[OutboundMessage]:

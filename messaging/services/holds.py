@@ -1,12 +1,20 @@
 """Holding and cancelling the messages of one source (a broadcast paused or stopped).
 
-``hold`` keeps the source's queued messages out of the dispatch queue (``Message.held``)
-and makes the steps that start meanwhile (fallback) start held; messages already handed
-to a provider carry on and their reports still count. ``release`` puts them back in the
-queue. ``cancel`` ends the source for good: queued messages become *skipped* (reason
-``canceled``) and the active plans *canceled*; in-flight messages finish normally.
+``hold`` keeps the source's queued messages out of the dispatch queue and makes the steps
+that start meanwhile (fallback) start held; messages already handed to a provider carry on
+and their reports still count. ``release`` puts them back in the queue. ``cancel`` ends
+the source for good: queued messages become *skipped* (reason ``canceled``) and the active
+plans *canceled*; in-flight messages finish normally.
 
-Messages are reached through their plans (``DeliveryPlan.current_message``), so a hold
+A hold takes effect when its ``HeldSource`` row commits: the dispatcher's claim skips the
+messages of a held source (``dispatch._claim_sql``). Flagging each queued message
+``held`` — which takes it out of the dispatch indexes, so that claims do not walk past it
+— is the bulk of the work (~20 s per million messages) and is done after the commit, in
+batches, by a task (``apply_hold``); so are the release (``apply_release``) and a stop's
+cancel. The request that pauses, resumes or stops a million-recipient run answers at once
+(D71). The engine's recovery tick makes up a lost task (``sweep``).
+
+Messages are reached through their plans (``DeliveryPlan.current_message``), so each batch
 touches only the source's rows, by index, whatever the size of the message table.
 """
 
@@ -29,6 +37,7 @@ from messaging.models import (
 from messaging.services import counters
 
 BATCH = 5000
+SWEEP_EVERY = 600  # seconds between two safety-net walks of a held source
 
 
 _SOURCE_KEYS = {source: index + 1 for index, source in enumerate(sorted(s.value for s in Source))}
@@ -67,14 +76,22 @@ def held_among(pairs) -> set[tuple[str, int]]:
     return set(HeldSource.objects.filter(query).values_list("source", "source_id"))
 
 
-def _queued_messages(source: str, source_id: int, *, held: bool):
-    plans = DeliveryPlan.objects.filter(source=source, source_id=source_id, state=PlanState.ACTIVE)
-    return Message.objects.filter(pk__in=plans.values("current_message_id"), status=MessageStatus.QUEUED,
-                                  in_flight_since__isnull=True, held=held)
+def _is_held(source: str, source_id: int) -> bool:
+    return HeldSource.objects.filter(source=source, source_id=source_id).exists()
 
 
-def hold(source: str, source_id: int) -> int:
-    """Hold the source; returns how many queued messages were taken out of the queue."""
+def _current_messages(source: str, source_id: int, after: int, batch: int) -> tuple[int, list]:
+    """The next ``batch`` active plans of the source after plan id ``after``: (last plan
+    id or 0 when there are none left, their current messages' ids)."""
+    plans = list(DeliveryPlan.objects.filter(source=source, source_id=source_id, state=PlanState.ACTIVE, pk__gt=after)
+                 .order_by("pk").values_list("pk", "current_message_id")[:batch])
+    if not plans:
+        return 0, []
+    return plans[-1][0], [m for _pk, m in plans if m is not None]
+
+
+def _held(source: str, source_id: int) -> None:
+    """Record the source as held (idempotent), serialised with the steps being started."""
     with transaction.atomic():
         _lock({(source, source_id)}, shared=False)
         try:
@@ -82,23 +99,99 @@ def hold(source: str, source_id: int) -> int:
                 HeldSource.objects.create(source=source, source_id=source_id)
         except IntegrityError:
             pass  # already held
-        return _queued_messages(source, source_id, held=False).update(held=True)
 
 
-def release(source: str, source_id: int) -> int:
-    """Release a held source: its messages go back to the dispatch queue (and the
-    dispatchers are kicked). Returns how many."""
-    from messaging.services import dispatch
+def hold(source: str, source_id: int) -> None:
+    """Hold the source, in the caller's transaction: from its commit the dispatcher claims
+    none of its messages and its new steps start held; the queued messages are then
+    flagged by ``apply_hold`` in the background."""
+    from messaging import tasks
+
+    _held(source, source_id)
+    transaction.on_commit(lambda: tasks.apply_hold.delay(source, source_id))
+
+
+def apply_hold(source: str, source_id: int, *, batch: int = BATCH) -> int:
+    """Flag the held source's queued messages ``held``, a batch per transaction; stops if
+    the source is released meanwhile. Idempotent. Returns how many were flagged."""
+    flagged, after = 0, 0
+    while True:
+        with transaction.atomic():
+            _lock({(source, source_id)}, shared=False)  # not while a release commits
+            if not _is_held(source, source_id):
+                return flagged
+            after, ids = _current_messages(source, source_id, after, batch)
+            if not after:
+                return flagged
+            flagged += Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
+                                              held=False).update(held=True)
+
+
+def release(source: str, source_id: int) -> None:
+    """Release a held source, in the caller's transaction; its messages go back to the
+    dispatch queue by ``apply_release`` in the background (and the dispatchers are kicked
+    batch by batch)."""
+    from messaging import tasks
 
     with transaction.atomic():
         _lock({(source, source_id)}, shared=False)
         HeldSource.objects.filter(source=source, source_id=source_id).delete()
-        queued = _queued_messages(source, source_id, held=True)
-        pairs = set(queued.values_list("gateway_id", "priority").distinct().order_by())
-        released = queued.update(held=False)
-        if pairs:
-            dispatch.kick_after_commit(pairs)
-    return released
+    transaction.on_commit(lambda: tasks.apply_release.delay(source, source_id))
+
+
+def apply_release(source: str, source_id: int, *, batch: int = BATCH) -> int:
+    """Put a released source's held messages back in the queue, a batch per transaction;
+    stops if the source is held again meanwhile. Idempotent. Returns how many."""
+    from messaging.services import dispatch
+
+    released, after = 0, 0
+    while True:
+        with transaction.atomic():
+            _lock({(source, source_id)}, shared=False)
+            if _is_held(source, source_id):
+                return released
+            after, ids = _current_messages(source, source_id, after, batch)
+            if not after:
+                return released
+            queued = Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, held=True)
+            pairs = set(queued.values_list("gateway_id", "priority").distinct().order_by())
+            released += queued.update(held=False)
+            if pairs:
+                dispatch.kick_after_commit(pairs)
+
+
+def stopping(source: str, source_id: int) -> None:
+    """A stop, in the caller's transaction: from its commit nothing of the source is
+    claimed (it is held); ``cancel`` then ends its plans and queued messages in the
+    background."""
+    from messaging import tasks
+
+    _held(source, source_id)
+    transaction.on_commit(lambda: tasks.cancel_source.delay(source, source_id))
+
+
+def sweep() -> dict:
+    """Beat safety net for lost hold / release tasks (PostgreSQL and SQLite alike): a held
+    source with messages still unflagged gets ``apply_hold`` again (at most every
+    ``SWEEP_EVERY`` seconds per source: it walks the source's plans); held messages of a
+    source no longer held get ``apply_release`` (found through the small ``held`` index)."""
+    from django.core.cache import cache
+
+    from messaging import tasks
+
+    holding = releasing = 0
+    for source, source_id in HeldSource.objects.values_list("source", "source_id"):
+        if cache.add(f"herald:hold-sweep:{source}:{source_id}", 1, timeout=SWEEP_EVERY):
+            tasks.apply_hold.delay(source, source_id)
+            holding += 1
+    held = set(Message.objects.filter(held=True, status=MessageStatus.QUEUED)
+               .values_list("source", "source_id").distinct().order_by()[:1000])
+    still = set(HeldSource.objects.values_list("source", "source_id"))
+    for source, source_id in held - still:
+        if source_id is not None and cache.add(f"herald:release-sweep:{source}:{source_id}", 1, timeout=60):
+            tasks.apply_release.delay(source, source_id)
+            releasing += 1
+    return {"holding": holding, "releasing": releasing}
 
 
 def requeued(message_ids) -> None:

@@ -138,7 +138,7 @@ def test_the_recovery_task_also_matches_pending_reports(company, die_after, keep
     with later():
         stats = tasks.recover()
     assert stats == {"confirmed": 0, "requeued": 0, "unknown": 2, "rerouted": 0, "skipped": 0, "matched": 0,
-                     "dropped": 0}
+                     "dropped": 0, "holding": 0, "releasing": 0}
 
 
 def test_many_messages_of_a_dead_worker_each_reach_exactly_one_final_state(company, tmp_path, die_after,
