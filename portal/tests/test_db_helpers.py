@@ -74,3 +74,22 @@ def test_factory_instances_save_and_bulk_insert(contacts):
     copy_insert(Message, [make(company_id=company_id, channel=1, address=f"+3461000001{i}") for i in range(3)])
     assert Message.objects.filter(company_id=company_id).count() == 4
     assert Message.objects.get(pk=single.pk).address == "+34610000001"
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_copy_insert_writes_every_value_as_the_orm_would(contacts, n):
+    from decimal import Decimal
+
+    make = instance_factory(Message)
+    company_id = contacts[0].company_id
+    content = {"text": "Hola {{name}} — ¿qué tal? \t\\ \"quoted\"", "buttons": [1, None, True]}
+    rows = [make(company_id=company_id, contact_id=contacts[i % 5].pk, channel=1, address=f"+346100000{i:02d}",
+                 content=content, price=Decimal("0.012500"), currency="EUR", error_text="it's\nmultiline" if i else "")
+            for i in range(n)]
+    copy_insert(Message, rows)
+    saved = {m.pk: m for m in Message.objects.filter(company_id=company_id)}
+    assert len(saved) == n
+    for row in rows:
+        got = saved[row.pk]
+        assert (got.address, got.contact_id, got.content, got.price, got.currency, got.error_text, got.status) == (
+            row.address, row.contact_id, content, Decimal("0.012500"), "EUR", row.error_text, MessageStatus.QUEUED)
