@@ -369,9 +369,9 @@ def refresh_progress() -> int:
 
 
 def finish_cancels(within_hours: int = 24) -> int:
-    """A stop (or a failure) whose cancel was interrupted — the request or the worker died
+    """A stop (or a failure) whose cancel was interrupted — its task lost, the worker died
     half-way through a million plans — is finished here (beat): the recently ended runs
-    that still have plans going on are canceled again. Returns how many runs."""
+    that still have plans going on get a cancel task again. Returns how many were queued."""
     from django.db.models import Exists, OuterRef
 
     from messaging.models import DeliveryPlan
@@ -379,11 +379,21 @@ def finish_cancels(within_hours: int = 24) -> int:
     since = timezone.now() - timedelta(hours=within_hours)
     going = DeliveryPlan.objects.filter(source=Source.BROADCAST, source_id=OuterRef("pk"),
                                         state__in=(PlanState.ACTIVE, PlanState.PENDING))
+    from django.core.cache import cache
+
+    from messaging import tasks
+
     pending = list(Broadcast.objects.filter(status__in=(S.ABORTED, S.FAILED), finished_at__gte=since)
                    .filter(Exists(going)).order_by("id").values_list("pk", flat=True)[:20])
+    queued = 0
     for pk in pending:
-        holds.cancel(Source.BROADCAST, pk)
-    return len(pending)
+        # A task, not inline: a million-plan cancel takes minutes and the tick runs every
+        # few seconds. At most one every 5 minutes per run (the stop's own task may still
+        # be at work; two cancels of one run share the rows safely but gain nothing).
+        if cache.add(f"herald:finish-cancel:{pk}", 1, timeout=300):
+            tasks.cancel_source.delay(Source.BROADCAST, pk)
+            queued += 1
+    return queued
 
 
 def fail(broadcast_id: int, error: str) -> None:

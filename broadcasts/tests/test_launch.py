@@ -235,8 +235,8 @@ def test_resolution_resumes_after_a_crash_without_doubling(setup, company, admin
 
 
 def test_a_stop_cut_short_is_finished_by_the_beat(setup, company, admin_user, launch_queued, monkeypatch):
-    """The request (or worker) running a stop's cancel dies half-way: the run shows Aborted
-    but plans are still going on. The beat's tick cancels the rest."""
+    """The stop's cancel task is lost (or its worker dies half-way): the run shows Aborted
+    but plans are still going on. The beat's tick queues the cancel again, once."""
     from broadcasts import tasks
     from messaging.services import holds
 
