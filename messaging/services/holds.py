@@ -108,7 +108,7 @@ def hold(source: str, source_id: int) -> None:
     from messaging import tasks
 
     _held(source, source_id)
-    transaction.on_commit(lambda: tasks.apply_hold.delay(source, source_id))
+    transaction.on_commit(lambda: _queue(tasks.apply_hold, "hold", source, source_id))
 
 
 def apply_hold(source: str, source_id: int, *, batch: int = BATCH) -> int:
@@ -136,7 +136,7 @@ def release(source: str, source_id: int) -> None:
     with transaction.atomic():
         _lock({(source, source_id)}, shared=False)
         HeldSource.objects.filter(source=source, source_id=source_id).delete()
-    transaction.on_commit(lambda: tasks.apply_release.delay(source, source_id))
+    transaction.on_commit(lambda: _queue(tasks.apply_release, "release", source, source_id))
 
 
 def apply_release(source: str, source_id: int, *, batch: int = BATCH) -> int:
@@ -170,25 +170,39 @@ def stopping(source: str, source_id: int) -> None:
     transaction.on_commit(lambda: tasks.cancel_source.delay(source, source_id))
 
 
+def _sweep_key(kind: str, source: str, source_id: int) -> str:
+    return f"herald:{kind}-sweep:{source}:{source_id}"
+
+
+def _queue(task, kind: str, source: str, source_id: int) -> None:
+    """Queue a hold / release task and keep the sweep from queueing another one while it
+    runs (a million messages take a minute or so)."""
+    from django.core.cache import cache
+
+    cache.set(_sweep_key(kind, source, source_id), 1, timeout=SWEEP_EVERY)
+    task.delay(source, source_id)
+
+
 def sweep() -> dict:
-    """Beat safety net for lost hold / release tasks (PostgreSQL and SQLite alike): a held
-    source with messages still unflagged gets ``apply_hold`` again (at most every
-    ``SWEEP_EVERY`` seconds per source: it walks the source's plans); held messages of a
-    source no longer held get ``apply_release`` (found through the small ``held`` index)."""
+    """Beat safety net for lost hold / release tasks (PostgreSQL and SQLite alike): every
+    held source gets ``apply_hold`` again, at most every ``SWEEP_EVERY`` seconds (it walks
+    the source's plans and flags what a lost task left); held messages of a source no
+    longer held get ``apply_release`` (found through the small ``message_held_queued``
+    index), at most as often."""
     from django.core.cache import cache
 
     from messaging import tasks
 
     holding = releasing = 0
     for source, source_id in HeldSource.objects.values_list("source", "source_id"):
-        if cache.add(f"herald:hold-sweep:{source}:{source_id}", 1, timeout=SWEEP_EVERY):
+        if cache.add(_sweep_key("hold", source, source_id), 1, timeout=SWEEP_EVERY):
             tasks.apply_hold.delay(source, source_id)
             holding += 1
     held = set(Message.objects.filter(held=True, status=MessageStatus.QUEUED)
                .values_list("source", "source_id").distinct().order_by()[:1000])
     still = set(HeldSource.objects.values_list("source", "source_id"))
     for source, source_id in held - still:
-        if source_id is not None and cache.add(f"herald:release-sweep:{source}:{source_id}", 1, timeout=60):
+        if source_id is not None and cache.add(_sweep_key("release", source, source_id), 1, timeout=SWEEP_EVERY):
             tasks.apply_release.delay(source, source_id)
             releasing += 1
     return {"holding": holding, "releasing": releasing}
