@@ -1068,6 +1068,7 @@ def _run(imp, chunk_rows: int) -> str:
         log.info("contact import %s: rows %s on in %.1f s (%s chunks, %s writer(s); reading %s %.1f s, writing "
                  "%.1f s)", imp.pk, first, time.monotonic() - began, chunk_no, writers,
                  "and preparing" if folder == "run" else "prepared chunks", waited, wrote)
+    _refresh_statistics(imp)
     with transaction.atomic():
         ContactImport.objects.filter(pk=imp.pk, status=ImportStatus.RUNNING).update(
             status=ImportStatus.DONE, finished_at=timezone.now(), total_rows=F("processed_rows"))
@@ -1088,6 +1089,26 @@ def _run(imp, chunk_rows: int) -> str:
         else:
             transaction.on_commit(lambda: _drop_folders(imp))
     return imp.status
+
+
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def _refresh_statistics(imp) -> None:
+    """PostgreSQL: after a big import, ``ANALYZE`` the contacts and their tag links, so that
+    the planner knows how many contacts the company now has. Autoanalyze waits for 10 % of
+    the whole table to change; until then the planner took a company that had no contacts
+    at the last analysis for one with a single row and read every contact of it through the
+    ``(company_id)`` index for each chunk of the next import (measured at 1M: the enrich's
+    check 25 → 72–78 s, its run 20 → 49–53 s). ANALYZE reads a sample (~30,000 rows, well
+    under a second here) and blocks no reader or writer."""
+    imp.refresh_from_db(fields=["created_count", "updated_count"])
+    if connection.vendor != "postgresql" or imp.created_count + imp.updated_count < ANALYZE_AFTER_ROWS:
+        return
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Contact._meta.db_table}, {ContactTag._meta.db_table}")
+    log.info("contact import %s: statistics refreshed in %.2f s", imp.pk, time.monotonic() - started)
 
 
 def _writers(rows: int, chunk_rows: int) -> int:

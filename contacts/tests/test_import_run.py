@@ -537,3 +537,25 @@ def test_parallel_writers_commit_in_order_and_resume_exactly_once(company, admin
     assert found == {f"+34612{i:06d}": {"name": f"n{i}", "age": i} for i in range(95) if i not in duplicates}
     assert len(tags_of(company, "Parallel")) == len(found)
     assert len(imports.import_errors(imp, 100)) == len(duplicates)
+
+
+def test_a_big_import_leaves_fresh_planner_statistics(run, company, monkeypatch):
+    """After an import of many rows the planner knows how many contacts there are (it
+    would otherwise read every contact of the company for each chunk of the next import:
+    the enrich of a million went from 47 s to 125 s)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", 200)
+
+    def estimated() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'contacts_contact'")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:  # start from known figures: an empty table
+        cursor.execute("ANALYZE contacts_contact")
+    assert estimated() == 0
+    imp = run(_rows(150))  # below the threshold: no ANALYZE
+    assert imp.created_count == 150 and estimated() == 0
+    imp = run(_rows(400)[:1] + _rows(400)[151:])  # 250 new contacts
+    assert imp.created_count == 250 and estimated() >= 400
