@@ -30,6 +30,12 @@ def build_error_report(import_id: int) -> None:
         imports.error_report(imp, cleanup=True)
 
 
+@shared_task(acks_late=True)
+def refresh_statistics(import_id: int) -> None:
+    """After a big import: the planner's figures for the contact tables (PostgreSQL)."""
+    imports.refresh_statistics(import_id)
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError, InterfaceError),
              retry_backoff=True, retry_backoff_max=60, max_retries=5)
 def run_mass_edit(job_id: int) -> str:
