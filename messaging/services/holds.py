@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messaging.models import (
+    STATUS_RANK,
     DeliveryPlan,
     HeldSource,
     Message,
@@ -35,6 +36,7 @@ from messaging.models import (
     StatusEvent,
 )
 from messaging.services import counters
+from portal.db import copy_rows
 
 BATCH = 5000
 SWEEP_EVERY = 600  # seconds between two safety-net walks of a held source
@@ -208,6 +210,21 @@ def sweep() -> dict:
     return {"holding": holding, "releasing": releasing}
 
 
+def _skip_canceled(message_ids: list, now) -> None:
+    """Queued messages of a stopped source end *skipped* (reason ``canceled``), with their
+    history row (``COPY`` on PostgreSQL: a stop cancels up to a million)."""
+    Message.objects.filter(pk__any=message_ids).update(
+        status=MessageStatus.SKIPPED, status_rank=STATUS_RANK[MessageStatus.SKIPPED], held=False,
+        error_code=SkipReason.CANCELED.value, error_text=str(SkipReason.CANCELED.label), finished_at=now)
+    if connection.vendor == "postgresql":
+        copy_rows(StatusEvent, ["message", "status", "provider_status", "error_code", "at", "late"],
+                  [(pk, MessageStatus.SKIPPED, "", SkipReason.CANCELED.value, now, False) for pk in message_ids])
+    else:
+        StatusEvent.objects.bulk_create([StatusEvent(message_id=pk, status=MessageStatus.SKIPPED,
+                                                     error_code=SkipReason.CANCELED.value, at=now)
+                                         for pk in message_ids], batch_size=1000)
+
+
 def requeued(message_ids) -> None:
     """Messages put back in the queue (a retry, a claim handed back, the recovery sweep):
     those of a held source wait with it, and those whose plan a stop has canceled end
@@ -228,12 +245,7 @@ def requeued(message_ids) -> None:
     doomed = list(queued.filter(plan__state=PlanState.CANCELED).values_list("pk", "source", "source_id", "step"))
     if doomed:
         now = timezone.now()
-        Message.objects.filter(pk__any=[d[0] for d in doomed]).update(
-            status=MessageStatus.SKIPPED, status_rank=50, held=False, error_code=SkipReason.CANCELED.value,
-            error_text=str(SkipReason.CANCELED.label), finished_at=now)
-        StatusEvent.objects.bulk_create([StatusEvent(message_id=pk, status=MessageStatus.SKIPPED,
-                                                     error_code=SkipReason.CANCELED.value, at=now)
-                                         for pk, _s, _i, _st in doomed])
+        _skip_canceled([d[0] for d in doomed], now)
         tally = counters.Tally()
         for _pk, source, source_id, step in doomed:
             tally.move(source, source_id, step, MessageStatus.QUEUED, MessageStatus.SKIPPED)
@@ -260,12 +272,7 @@ def cancel(source: str, source_id: int) -> dict:
                            .filter(pk__any=message_ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True)
                            .values_list("pk", "step"))
             if skipped:
-                Message.objects.filter(pk__any=[pk for pk, _s in skipped]).update(
-                    status=MessageStatus.SKIPPED, status_rank=50, held=False, error_code=SkipReason.CANCELED.value,
-                    error_text=str(SkipReason.CANCELED.label), finished_at=now)
-                StatusEvent.objects.bulk_create([StatusEvent(message_id=pk, status=MessageStatus.SKIPPED,
-                                                             error_code=SkipReason.CANCELED.value, at=now)
-                                                 for pk, _s in skipped], batch_size=1000)
+                _skip_canceled([pk for pk, _s in skipped], now)
             DeliveryPlan.objects.filter(pk__any=[p[0] for p in plans]).update(
                 state=PlanState.CANCELED, deadline=None, finished_at=now)
             tally = counters.Tally()
