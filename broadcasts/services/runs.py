@@ -372,17 +372,15 @@ def finish_cancels(within_hours: int = 24) -> int:
     """A stop (or a failure) whose cancel was interrupted — its task lost, the worker died
     half-way through a million plans — is finished here (beat): the recently ended runs
     that still have plans going on get a cancel task again. Returns how many were queued."""
+    from django.core.cache import cache
     from django.db.models import Exists, OuterRef
 
+    from messaging import tasks
     from messaging.models import DeliveryPlan
 
     since = timezone.now() - timedelta(hours=within_hours)
     going = DeliveryPlan.objects.filter(source=Source.BROADCAST, source_id=OuterRef("pk"),
                                         state__in=(PlanState.ACTIVE, PlanState.PENDING))
-    from django.core.cache import cache
-
-    from messaging import tasks
-
     pending = list(Broadcast.objects.filter(status__in=(S.ABORTED, S.FAILED), finished_at__gte=since)
                    .filter(Exists(going)).order_by("id").values_list("pk", flat=True)[:20])
     queued = 0
