@@ -491,7 +491,7 @@ def test_copy_text_round_trip():
     assert imports.CopyRows(text, 2).rows() == rows
 
 
-@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').split(':')[0] not in ('postgres', 'postgresql')")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel writers are PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["prepared by the check", "prepared by the run"])
 def test_parallel_writers_commit_in_order_and_resume_exactly_once(company, admin_user, settings, monkeypatch, path):
