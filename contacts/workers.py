@@ -17,6 +17,9 @@ def setup() -> None:
     import django
 
     django.setup()
+    from portal import memory
+
+    memory.freeze()  # what the helper holds from now on is its rows: no collection walks Django's objects
 
 
 def ping() -> int:

@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from portal import memory  # noqa: E402
 from portal.api.asgi import api_aware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
@@ -21,3 +22,5 @@ application = ProtocolTypeRouter({
     "http": api_aware(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
+
+memory.freeze()  # the objects loaded so far live as long as the process (portal/memory.py)

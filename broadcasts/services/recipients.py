@@ -19,6 +19,7 @@ from contacts.phones import InvalidPhone, normalize
 from contacts.selectors import contacts_for, target_contacts
 from messaging.models import DeliveryPlan, PlanState, Source
 from messaging.services import counters
+from portal import memory
 from portal.channel_types import Channel
 from portal.db import bulk_update_values
 
@@ -122,7 +123,7 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
     query = recipients_query(first.company, first.recipients).order_by("pk")
     while True:
         cache.set(resolving_key(broadcast_id), "running", RESOLVING_TTL)
-        with transaction.atomic():
+        with memory.paused(), transaction.atomic():
             broadcast = Broadcast.objects.select_for_update().select_related("company").get(pk=broadcast_id)
             if broadcast.status != BroadcastStatus.IN_PROGRESS or broadcast.resolved:
                 return broadcast.status

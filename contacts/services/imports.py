@@ -49,7 +49,7 @@ from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from portal import audit
+from portal import audit, memory
 from portal.audit import Actor
 from portal.models import AuditDetail
 
@@ -515,7 +515,7 @@ def prepare_rows(rows, plan: Plan) -> list:
     columns = [(col, key, type_, allowed, name, caches[i]) for i, (col, key, type_, allowed, name)
                in enumerate(specs)]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with translation.override(plan.language):
+    with translation.override(plan.language), memory.paused():
         for number, cells in rows:
             width = len(cells)
             try:
@@ -791,7 +791,7 @@ def check_import(import_id: int, key: str | None = None) -> dict | None:
     try:
         plan = _plan(imp)
         dedupe = _Deduper()
-        with imp.file.open("rb") as fh:
+        with imp.file.open("rb") as fh, memory.paused():
             readers.verify(fh, info)
             for start, rows, prepared in _prepared(imp, info, fh, plan, 0, chunk_rows, total):
                 kept, accepted, errors, dups = dedupe.split(rows, prepared)
@@ -1051,7 +1051,7 @@ def _run(imp, chunk_rows: int) -> str:
                 after_chunk_commit(imp.pk, chunk_no, end)
 
         writers = _writers(imp.total_rows - imp.processed_rows, chunk_rows)
-        with translation.override(plan.language):
+        with translation.override(plan.language), memory.paused():
             if writers > 1:
                 chunk_no, waited, wrote = _write_in_parallel(chunks, write_chunk, writers, plan.language)
             else:

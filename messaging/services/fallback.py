@@ -24,6 +24,7 @@ from messaging.models import (
     PlanState,
     WaitFor,
 )
+from portal import memory
 
 
 def on_status_changes(changed) -> set:
@@ -91,7 +92,7 @@ def sweep(now=None, limit: int | None = None) -> int:
     moved = 0
     while True:
         now_ = now or timezone.now()
-        with transaction.atomic():
+        with memory.paused(), transaction.atomic():
             plans = list(DeliveryPlan.objects.select_for_update(skip_locked=True, of=("self",))
                          .select_related("contact")
                          .filter(state=PlanState.ACTIVE, deadline__lte=now_).order_by("deadline")[:batch])

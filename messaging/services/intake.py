@@ -23,6 +23,7 @@ from messaging.models import (
 )
 from messaging.providers.base import Inbound, Report
 from messaging.services.status import Update, apply_updates, record_changes
+from portal import memory
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class IntakeStats:
     late: int = 0            # applied to a message whose plan had moved on
 
 
+@memory.paused()
 def apply_reports(gateway, reports: list[Report]) -> IntakeStats:
     """Apply delivery reports of one gateway in bulk: idempotent, never backwards."""
     stats = IntakeStats(received=len(reports))
