@@ -27,6 +27,8 @@ from messaging.providers import driver_for
 from messaging.providers.base import OutboundMessage, Report, SendResult
 from messaging.services import holds
 from messaging.services.status import Update, apply_updates, record_changes
+from portal import memory
+from portal.cache import add_flag
 from portal.db import copy_rows
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def kick(pairs) -> None:
     from messaging import tasks
 
     for gateway_id, priority in set(pairs):
-        if cache.add(_kick_key(gateway_id, priority), 1, timeout=60):
+        if add_flag(_kick_key(gateway_id, priority), timeout=60):
             task = tasks.dispatch_priority if priority == Priority.HIGH else tasks.dispatch_gateway
             task.delay(gateway_id)
 
@@ -310,7 +312,8 @@ def run(gateway_id: int, *, priority_only: bool = False, seconds: float | None =
     deadline = time.monotonic() + (seconds if seconds is not None else settings.HERALD_DISPATCH_SLICE_SECONDS)
     total = 0
     while time.monotonic() < deadline:
-        outcome = send_batch(gateway, priority_only=priority_only)
+        with memory.paused():
+            outcome = send_batch(gateway, priority_only=priority_only)
         total += outcome.claimed
         if not outcome.claimed:
             break

@@ -216,6 +216,21 @@ def test_an_existing_contact_is_found_by_number_and_personalises(company, sim_ga
     assert plan.messages.get().content == {"text": "Hi Ann"}
 
 
+def test_the_contact_found_by_number_is_the_companys_own_with_every_field_read(company, other_company, sim_gateway):
+    from datetime import UTC, datetime
+
+    contact = f.contact(company, "+34612345678", name="Ann", email="ann@example.com")
+    f.contact(other_company, "+34612345678", name="Bob")  # same number, another company, newer
+    Contact.objects.filter(pk=contact.pk).update(rcs_capable=True, rcs_checked_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+    found = send(company=company, to="+34612345678", step=sms(), source=Source.API).contact
+    expected = Contact.objects.get(pk=contact.pk)
+    assert found.pk == contact.pk and not found._state.adding
+    assert {f.attname: getattr(found, f.attname) for f in Contact._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in Contact._meta.concrete_fields}
+    assert found.attributes == {"name": "Ann", "email": "ann@example.com"}  # JSON, not its text
+    assert found.rcs_checked_at == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)  # an aware datetime on every database
+
+
 @pytest.mark.parametrize(("text", "encoding", "segments"), [("Hi", "gsm7", 1), ("€" * 81, "gsm7", 2),
                                                              ("Привет", "ucs2", 1), ("😀" * 36, "ucs2", 2)])
 def test_an_sms_records_its_encoding_and_segments(company, sim_gateway, text, encoding, segments):

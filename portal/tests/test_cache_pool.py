@@ -34,3 +34,31 @@ def test_one_pool_per_url_whatever_the_thread():
     other = SharedConnectionPool.from_url("redis://127.0.0.1:6379/10")
     assert other is not first  # another database is another pool
     assert SharedConnectionPool.from_url("redis://127.0.0.1:6379/10") is other
+
+
+def test_a_flag_is_added_once_in_the_caches_own_key_until_it_expires_or_is_deleted():
+    from django.core.cache import cache
+
+    from portal.cache import add_flag, redis_client
+
+    with override_settings(CACHES=REDIS_CACHE):
+        cache.delete("herald:test-flag")
+        assert add_flag("herald:test-flag", timeout=60) is True
+        assert add_flag("herald:test-flag", timeout=60) is False  # already set: the caller does nothing
+        assert cache.get("herald:test-flag") == 1  # the same key and value as cache.add(key, 1)
+        assert 0 < redis_client().ttl(cache.make_key("herald:test-flag")) <= 60
+        cache.delete("herald:test-flag")  # as a dispatch task clears its kick flag
+        assert add_flag("herald:test-flag", timeout=60) is True
+        cache.delete("herald:test-flag")
+
+
+def test_without_redis_a_flag_is_the_caches_add():
+    from django.core.cache import cache
+
+    from portal.cache import add_flag, redis_client
+
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        assert redis_client() is None
+        assert add_flag("herald:test-flag", timeout=60) is True
+        assert add_flag("herald:test-flag", timeout=60) is False
+        assert cache.get("herald:test-flag") == 1
