@@ -75,15 +75,19 @@ def _is_json(field) -> bool:
     return isinstance(field, models.JSONField)
 
 
-def _array_type(field) -> str:
+def _column_type(field) -> str:
+    """The type a parameter for ``field``'s column is cast to: the column's own, but
+    ``text`` for ``varchar(n)`` (a cast to it would cut a long value instead of failing)."""
     if _is_json(field):
-        return "text"
+        return "jsonb"
     db_type = field.db_type(connection) or "text"
     if db_type.startswith("varchar"):
         return "text"
-    if db_type in ("serial", "bigserial"):
-        return {"serial": "integer", "bigserial": "bigint"}[db_type]
-    return db_type.split(" ")[0]
+    return {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}.get(db_type, db_type)
+
+
+def _array_type(field) -> str:
+    return "text" if _is_json(field) else _column_type(field)
 
 
 def _value(field, obj):
@@ -143,6 +147,61 @@ def reserve_ids(model, objs) -> None:
             setattr(obj, meta.pk.attname, pk)
 
 
+def _stamp(fields, objs) -> None:
+    """What the ORM does before an insert: ``auto_now_add`` (defaults are already set)."""
+    stamped = [f for f in fields if getattr(f, "auto_now_add", False)]
+    for obj in objs:
+        for field in stamped:
+            if getattr(obj, field.attname) is None:
+                setattr(obj, field.attname, field.pre_save(obj, add=True))
+
+
+# ``insert_with_children``'s statement and columns, per (parent, child, key, number of children).
+_WITH_CHILDREN: dict[tuple, tuple] = {}
+
+
+def _with_children_sql(pmodel, cmodel, fk_attname: str, n: int) -> tuple[str, list, list]:
+    key = (connection.alias, pmodel, cmodel, fk_attname, n)
+    if key not in _WITH_CHILDREN:
+        pmeta, cmeta = pmodel._meta, cmodel._meta
+        pfields = [f for f in pmeta.concrete_fields if not f.primary_key]
+        cfields = [f for f in cmeta.concrete_fields if f.attname != fk_attname]
+        pk, fk = pmeta.pk.column, cmeta.get_field(fk_attname).column
+        pcolumns = ", ".join(f'"{f.column}"' for f in pfields)
+        ccolumns = ", ".join(f'"{f.column}"' for f in cfields)
+        # INSERT … VALUES gives each value its column's type (no casts); each child row
+        # reads the parent's new key from the CTE.
+        crow = f'((SELECT "{pk}" FROM p), {", ".join(["%s"] * len(cfields))})'
+        sql = (f'WITH p AS (INSERT INTO "{pmeta.db_table}" ({pcolumns}) VALUES ({", ".join(["%s"] * len(pfields))})'
+               f' RETURNING "{pk}") INSERT INTO "{cmeta.db_table}" ("{fk}", {ccolumns}) VALUES '
+               f'{", ".join([crow] * n)} RETURNING "{fk}"')
+        _WITH_CHILDREN[key] = (sql, pfields, cfields)
+    return _WITH_CHILDREN[key]
+
+
+def insert_with_children(parent, children, fk_attname: str) -> None:
+    """Insert ``parent`` — its key drawn by the database — and ``children``, whose
+    ``fk_attname`` is set to that key, with ONE statement (PostgreSQL): atomic on its own,
+    so outside a transaction it needs neither ``BEGIN`` nor ``COMMIT``. Used where a request
+    writes one row and its few dependents (an API send: a plan and its message), and where
+    the round trips of ``reserve_ids`` + two ``COPY`` s + a transaction cost more than the
+    writing. Foreign keys between the two (deferred) are checked as the statement commits."""
+    sql, pfields, cfields = _with_children_sql(type(parent), type(children[0]), fk_attname, len(children))
+    _stamp(pfields, [parent])
+    _stamp(cfields, children)
+    params = [_value(f, parent) for f in pfields]
+    params += [_value(f, child) for child in children for f in cfields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        key = cursor.fetchone()[0]
+    meta = parent._meta
+    setattr(parent, meta.pk.attname, key)
+    parent._state.adding, parent._state.db = False, connection.alias
+    for child in children:
+        setattr(child, fk_attname, key)
+        child._state.adding, child._state.db = False, connection.alias
+
+
 def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False) -> None:
     """Insert rows with ``COPY`` on PostgreSQL (``bulk_create`` elsewhere). The objects
     carry their primary key; or, with ``assign_ids``, an identity key is drawn from the
@@ -158,11 +217,7 @@ def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False
     if assign_ids and getattr(objs[0], meta.pk.attname) is None:
         reserve_ids(model, objs)
     fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
-    stamped = [f for f in fields if getattr(f, "auto_now_add", False)]
-    for obj in objs:  # what the ORM would do: auto_now_add and defaults already set by __init__
-        for field in stamped:
-            if getattr(obj, field.attname) is None:
-                setattr(obj, field.attname, field.pre_save(obj, add=True))
+    _stamp(fields, objs)
     columns = ", ".join(f'"{f.column}"' for f in fields)
     # The values as psycopg adapts them itself (see ``_raw``), read with one precomputed
     # getter per column: the per-value work dominates COPY of wide rows.

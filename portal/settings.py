@@ -125,9 +125,11 @@ if DATABASE_URL:
         # A connection pool per process (psycopg_pool): under ASGI every request may run on
         # another thread, and persistent per-thread connections would pile up; the pool
         # also spares each request a connect.
-        # CONN_HEALTH_CHECKS: a connection is checked as it leaves the pool, so after a
-        # PostgreSQL restart the dead ones are replaced instead of failing a request each.
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
+        # A connection is checked as it leaves the pool, so after a PostgreSQL restart the
+        # dead ones are replaced instead of failing a request each: by a look at its socket,
+        # a round trip only when the server has said something (portal/dbpool.py, the engine
+        # portal.postgresql, D79).
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, engine="portal.postgresql")}
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(env("HERALD_DB_POOL_MIN", "2")), "max_size": int(env("HERALD_DB_POOL_MAX", "20")),
             "timeout": 10}

@@ -4,6 +4,7 @@ queued messages. See docs/messaging.md, "Sending"."""
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -32,7 +33,7 @@ from messaging.selectors import active_sender
 from messaging.services.routing import Router
 from portal.audit import Actor
 from portal.channel_types import PHONE_CHANNELS, Channel
-from portal.db import bulk_update_values, copy_insert, instance_factory, reserve_ids
+from portal.db import bulk_update_values, copy_insert, insert_with_children, instance_factory, reserve_ids
 
 MIN_TIMEOUT, MAX_TIMEOUT = 10, 7 * 24 * 3600
 MAX_STEPS = 10
@@ -217,7 +218,10 @@ def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_
         errors.update(validate_step(company, step, prefix(index), api_access))
     if errors:
         raise SendError(errors)
-    with transaction.atomic():
+    postgresql = connection.vendor == "postgresql"
+    # On PostgreSQL the writes are one statement (``start_new_plan``): no transaction
+    # around the lookup is needed (a contact made here is committed on its own).
+    with nullcontext() if postgresql else transaction.atomic():
         if isinstance(to, Contact):
             if to.company_id != company.pk:
                 raise SendError({"contact": _("This contact is not in your company.")})
@@ -230,11 +234,8 @@ def _send(*, company, to, steps, prefix, source, source_id, api_access, webhook_
             company=company, contact=contact, address="" if contact else address, source=source,
             source_id=source_id, steps=[prepared(s).as_json() for s in steps], webhook_url=webhook_url or "",
             api_access=api_access)
-        if connection.vendor == "postgresql":
-            # Written once, already started (as ``create_plans`` does): no INSERT then UPDATE.
-            reserve_ids(DeliveryPlan, [plan])
-            start_steps([plan], insert=True)
-            plan._state.adding, plan._state.db = False, connection.alias
+        if postgresql:
+            start_new_plan(plan)  # written once, already started: no INSERT then UPDATE
         else:
             plan.save()
             start_steps([plan])
@@ -432,62 +433,95 @@ def start_steps(plans: list[DeliveryPlan], *, insert: bool = False) -> list[Mess
     skipped moves on to the following one at once; a plan with no step left ends
     *unsuccessful*. Saves the plans (``insert``: new plans with reserved keys, inserted
     here); queues the dispatch; moves the live counters. Runs in the caller's transaction."""
-    from messaging.services import counters, dispatch, holds
-    from messaging.services.status import Changed
-
-    now = timezone.now()
-    ctx = _StepContext()
-    tally = counters.Tally()
-    held = holds.held_among({(plan.source, plan.source_id) for plan in plans})
-    for plan in plans:
-        if plan.current_step is None:
-            tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.ACTIVE)
-    pending = [(plan, 0 if plan.current_step is None else plan.current_step + 1) for plan in plans]
-    created: list[Message] = []
-    while pending:
-        work = []
-        for plan, index in pending:
-            if index >= len(plan.steps):
-                plan.state, plan.deadline, plan.finished_at = PlanState.UNSUCCESSFUL, None, now
-                tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.UNSUCCESSFUL)
-            else:
-                work.append((plan, index))
-        if not work:
-            break
-        _prefetch(ctx, work)
-        messages = [_build(ctx, plan, index) for plan, index in work]
-        for message in messages:
-            if message.status == MessageStatus.QUEUED and (message.source, message.source_id) in held:
-                message.held = True
-            tally.add(message.source, message.source_id, message.step, "created")
-            tally.add(message.source, message.source_id, message.step, message.status)
-        copy_insert(Message, messages)
-        pending = []
-        for (plan, index), message in zip(work, messages, strict=True):
-            plan.current_step, plan.current_message, plan.deadline = index, message, None
-            plan.current_wait_for = plan.steps[index].get("wait_for") or WaitFor.DELIVERY
-            plan.current_timeout = int(plan.steps[index].get("timeout") or 600)
-            plan.state = PlanState.ACTIVE
-            if message.status == MessageStatus.SKIPPED:
-                pending.append((plan, index + 1))
-        created.extend(messages)
+    started = _Started(plans)
+    copy_insert(Message, started.created)
     if insert:
         copy_insert(DeliveryPlan, plans)
     else:
         bulk_update_values(DeliveryPlan, plans, ["current_step", "current_message", "current_wait_for",
                                                  "current_timeout", "state", "deadline", "finished_at"])
-    tally.flush()
-    skipped = [m for m in created if m.status == MessageStatus.SKIPPED]
-    if skipped:
-        from messaging.models import StatusEvent
-        from messaging.services import notify
+    started.finish()
+    return started.created
 
-        copy_insert(StatusEvent, [StatusEvent(message=m, status=m.status, error_code=m.error_code, at=now)
-                                  for m in skipped])
-        notify.status_changed([Changed(m.pk, m.company_id, m.plan_id, m.step, m.channel, m.address, m.source,
-                                       m.source_id, m.status, m.error_code, m.error_text, at=now)
-                               for m in skipped])
-    queued = {(m.gateway_id, m.priority) for m in created if m.status == MessageStatus.QUEUED and not m.held}
-    if queued:
-        dispatch.kick_after_commit(queued)
-    return created
+
+def start_new_plan(plan: DeliveryPlan) -> list[Message]:
+    """``start_steps([plan], insert=True)`` for ONE new plan without a key, on PostgreSQL:
+    the plan and its messages are written by one statement, which outside a transaction is
+    its own (no ``BEGIN`` / ``COMMIT``: an API send is then a lookup and this one write, D79).
+    A plan with more to write — live counters (a broadcast's), status events of skipped
+    steps — is written in a transaction with them."""
+    from messaging.services.counters import COUNTED_SOURCES
+
+    counted = plan.source in COUNTED_SOURCES and plan.source_id is not None
+    with transaction.atomic() if counted else nullcontext():  # the hold lock is taken in it
+        started = _Started([plan])
+        with transaction.atomic() if started.skipped and not counted else nullcontext():
+            insert_with_children(plan, started.created, "plan_id")
+            started.finish()
+    return started.created
+
+
+class _Started:
+    """The messages that start the next step of ``plans`` (built, not written), and what
+    goes with them once written (``finish``)."""
+
+    def __init__(self, plans: list[DeliveryPlan]):
+        from messaging.services import counters, holds
+
+        self.now = now = timezone.now()
+        ctx = _StepContext()
+        self.tally = tally = counters.Tally()
+        held = holds.held_among({(plan.source, plan.source_id) for plan in plans})
+        for plan in plans:
+            if plan.current_step is None:
+                tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.ACTIVE)
+        pending = [(plan, 0 if plan.current_step is None else plan.current_step + 1) for plan in plans]
+        self.created = created = []
+        while pending:
+            work = []
+            for plan, index in pending:
+                if index >= len(plan.steps):
+                    plan.state, plan.deadline, plan.finished_at = PlanState.UNSUCCESSFUL, None, now
+                    tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.UNSUCCESSFUL)
+                else:
+                    work.append((plan, index))
+            if not work:
+                break
+            _prefetch(ctx, work)
+            messages = [_build(ctx, plan, index) for plan, index in work]
+            for message in messages:
+                if message.status == MessageStatus.QUEUED and (message.source, message.source_id) in held:
+                    message.held = True
+                tally.add(message.source, message.source_id, message.step, "created")
+                tally.add(message.source, message.source_id, message.step, message.status)
+            pending = []
+            for (plan, index), message in zip(work, messages, strict=True):
+                plan.current_step, plan.current_message, plan.deadline = index, message, None
+                plan.current_wait_for = plan.steps[index].get("wait_for") or WaitFor.DELIVERY
+                plan.current_timeout = int(plan.steps[index].get("timeout") or 600)
+                plan.state = PlanState.ACTIVE
+                if message.status == MessageStatus.SKIPPED:
+                    pending.append((plan, index + 1))
+            created.extend(messages)
+        self.skipped = [m for m in created if m.status == MessageStatus.SKIPPED]
+
+    def finish(self) -> None:
+        """After the plans and messages are written: counters, status events and
+        notifications of skipped messages, the dispatch kick (after the commit)."""
+        from messaging.services import dispatch
+
+        self.tally.flush()
+        if self.skipped:
+            from messaging.models import StatusEvent
+            from messaging.services import notify
+            from messaging.services.status import Changed
+
+            now = self.now
+            copy_insert(StatusEvent, [StatusEvent(message=m, status=m.status, error_code=m.error_code, at=now)
+                                      for m in self.skipped])
+            notify.status_changed([Changed(m.pk, m.company_id, m.plan_id, m.step, m.channel, m.address, m.source,
+                                           m.source_id, m.status, m.error_code, m.error_text, at=now)
+                                   for m in self.skipped])
+        queued = {(m.gateway_id, m.priority) for m in self.created if m.status == MessageStatus.QUEUED and not m.held}
+        if queued:
+            dispatch.kick_after_commit(queued)

@@ -37,7 +37,7 @@ WORKER_APP = "herald-crash-test-dispatcher"
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    pytest.mark.skipif("postgresql" not in settings.DATABASES["default"]["ENGINE"],
                        reason="needs a database shared by two processes (PostgreSQL)"),
 ]
 

@@ -3,6 +3,8 @@ lookup and the instance factory. Both must give exactly what the ORM's own forms
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Company
 from contacts.models import Contact
 from messaging.models import Message, MessageStatus
-from portal.db import copy_insert, instance_factory
+from portal.db import copy_insert, insert_with_children, instance_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +95,58 @@ def test_copy_insert_writes_every_value_as_the_orm_would(contacts, n):
         got = saved[row.pk]
         assert (got.address, got.contact_id, got.content, got.price, got.currency, got.error_text, got.status) == (
             row.address, row.contact_id, content, Decimal("0.012500"), "EUR", row.error_text, MessageStatus.QUEUED)
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("insert_with_children writes with one PostgreSQL statement (elsewhere the ORM saves)")
+
+
+def _plan_with_messages(company_id, contact_id, n=2):
+    from datetime import datetime, timedelta, timezone
+
+    from messaging.models import DeliveryPlan
+
+    make = instance_factory(Message)
+    messages = [make(company_id=company_id, contact_id=contact_id, channel=1, step=i, address="+34610000001",
+                     content={"text": f"Hola {i} — \"it's\"\n¿qué?", "n": [1, None]}, currency="EUR",
+                     price=Decimal("0.012500"), error_text="O'Brien\t\\" if i else "") for i in range(n)]
+    deadline = datetime(2026, 11, 23, 14, 30, tzinfo=timezone(timedelta(hours=2)))
+    plan = DeliveryPlan(company_id=company_id, contact_id=contact_id, source="api", steps=[{"channel": 1}] * n,
+                        current_step=n - 1, current_message=messages[-1], deadline=deadline, state="active")
+    return plan, messages
+
+
+def test_insert_with_children_writes_every_value_with_one_statement(contacts, postgresql):
+    from messaging.models import DeliveryPlan
+
+    company_id = contacts[0].company_id
+    plan, messages = _plan_with_messages(company_id, contacts[0].pk)
+    with CaptureQueriesContext(connection) as queries:
+        insert_with_children(plan, messages, "plan_id")
+    assert len(queries) == 1
+    assert plan.pk and all(m.plan_id == plan.pk for m in messages)
+    stored = DeliveryPlan.objects.get(pk=plan.pk)
+    assert (stored.current_message_id, stored.deadline, stored.steps, stored.state, stored.created_at) == (
+        messages[-1].pk, plan.deadline, plan.steps, "active", plan.created_at)
+    for message in messages:
+        got = Message.objects.get(pk=message.pk)
+        assert (got.plan_id, got.content, got.price, got.error_text, got.step, got.status) == (
+            plan.pk, message.content, Decimal("0.012500"), message.error_text, message.step, MessageStatus.QUEUED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_with_children_writes_all_or_nothing_outside_a_transaction(contacts, postgresql):
+    from django.db import DataError
+
+    from messaging.models import DeliveryPlan
+
+    company_id = contacts[0].company_id
+    plan, messages = _plan_with_messages(company_id, contacts[0].pk)
+    messages[1].address = "+" + "1" * 400  # longer than the column: the second row fails
+    assert connection.get_autocommit()
+    with pytest.raises(DataError):
+        insert_with_children(plan, messages, "plan_id")
+    assert not DeliveryPlan.objects.filter(company_id=company_id).exists()
+    assert not Message.objects.filter(company_id=company_id).exists()

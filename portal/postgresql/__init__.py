@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with Herald's pool health check (``base.DatabaseWrapper``)."""
