@@ -56,6 +56,16 @@ end
 """
 
 
+def connections_per_worker(port: int) -> list[int]:
+    """How the load generator's connections are spread over the server's processes (``ss``)."""
+    if not shutil.which("ss"):
+        return []
+    out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    pids = re.findall(r"pid=(\d+)", out)
+    return sorted((pids.count(pid) for pid in set(pids)), reverse=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=30)
@@ -107,9 +117,15 @@ def main():
         subprocess.run(["wrk", "-t2", "-c8", "-d3s", "-s", str(script), f"http://127.0.0.1:{port}"],
                        capture_output=True, check=True)
         before = Message.objects.filter(company=company).count()
-        run = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s",
-                              "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}"],
-                             capture_output=True, text=True, check=True)
+        wrk = subprocess.Popen(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s",
+                                "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(args.seconds / 2)
+        split = connections_per_worker(port)
+        stdout, stderr = wrk.communicate()
+        if wrk.returncode:
+            sys.exit(f"wrk failed: {stderr}")
+        run = subprocess.CompletedProcess(wrk.args, wrk.returncode, stdout, stderr)
         made = Message.objects.filter(company=company).count() - before
     finally:
         server.terminate()
@@ -125,6 +141,7 @@ def main():
     for line in run.stdout.splitlines():
         if line.startswith("latency p"):
             print(line)
+    print(f"wrk connections per uvicorn worker (mid-run): {' / '.join(map(str, split)) or 'unknown (no ss)'}")
     print(f"messages queued during the run: {made:,}")
 
 

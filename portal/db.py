@@ -156,27 +156,47 @@ def _stamp(fields, objs) -> None:
                 setattr(obj, field.attname, field.pre_save(obj, add=True))
 
 
-# ``insert_with_children``'s statement and columns, per (parent, child, key, number of children).
-_WITH_CHILDREN: dict[tuple, tuple] = {}
+class _Row:
+    """How the rows of one model are read for a single-statement insert: its columns
+    (without ``skip``), one getter for all values, and which values are JSON."""
+
+    _made: dict[tuple, _Row] = {}
+
+    def __init__(self, model, skip):
+        self.fields = [f for f in model._meta.concrete_fields if f.attname not in skip]
+        self.columns = ", ".join(f'"{f.column}"' for f in self.fields)
+        self.get = operator.attrgetter(*(f.attname for f in self.fields))
+        self.json = [(i, f.encoder) for i, f in enumerate(self.fields) if _is_json(f)]
+        self.stamped = [f for f in self.fields if getattr(f, "auto_now_add", False)]
+
+    @classmethod
+    def of(cls, model, skip: frozenset) -> _Row:
+        key = (model, skip)
+        if key not in cls._made:
+            cls._made[key] = cls(model, skip)
+        return cls._made[key]
+
+    def values(self, obj) -> list:
+        """The values as psycopg adapts them itself (as ``copy_insert``); JSON as text;
+        ``auto_now_add`` filled in as the ORM would."""
+        for field in self.stamped:
+            if getattr(obj, field.attname) is None:
+                setattr(obj, field.attname, field.pre_save(obj, add=True))
+        row = list(self.get(obj))
+        for i, encoder in self.json:
+            if row[i] is not None:
+                row[i] = json.dumps(row[i], cls=encoder)
+        return row
 
 
-def _with_children_sql(pmodel, cmodel, fk_attname: str, n: int) -> tuple[str, list, list]:
-    key = (connection.alias, pmodel, cmodel, fk_attname, n)
-    if key not in _WITH_CHILDREN:
-        pmeta, cmeta = pmodel._meta, cmodel._meta
-        pfields = [f for f in pmeta.concrete_fields if not f.primary_key]
-        cfields = [f for f in cmeta.concrete_fields if f.attname != fk_attname]
-        pk, fk = pmeta.pk.column, cmeta.get_field(fk_attname).column
-        pcolumns = ", ".join(f'"{f.column}"' for f in pfields)
-        ccolumns = ", ".join(f'"{f.column}"' for f in cfields)
-        # INSERT … VALUES gives each value its column's type (no casts); each child row
-        # reads the parent's new key from the CTE.
-        crow = f'((SELECT "{pk}" FROM p), {", ".join(["%s"] * len(cfields))})'
-        sql = (f'WITH p AS (INSERT INTO "{pmeta.db_table}" ({pcolumns}) VALUES ({", ".join(["%s"] * len(pfields))})'
-               f' RETURNING "{pk}") INSERT INTO "{cmeta.db_table}" ("{fk}", {ccolumns}) VALUES '
-               f'{", ".join([crow] * n)} RETURNING "{fk}"')
-        _WITH_CHILDREN[key] = (sql, pfields, cfields)
-    return _WITH_CHILDREN[key]
+def _placeholders(values) -> str:
+    # NULL is written in the statement: fewer parameters (psycopg caches the parsing of a
+    # statement of at most 50), and one statement per pattern of empty columns.
+    return ", ".join("NULL" if v is None else "%s" for v in values)
+
+
+# ``insert_with_children``'s statements, per models, key and pattern of NULL values.
+_WITH_CHILDREN: dict[tuple, str] = {}
 
 
 def insert_with_children(parent, children, fk_attname: str) -> None:
@@ -185,17 +205,31 @@ def insert_with_children(parent, children, fk_attname: str) -> None:
     so outside a transaction it needs neither ``BEGIN`` nor ``COMMIT``. Used where a request
     writes one row and its few dependents (an API send: a plan and its message), and where
     the round trips of ``reserve_ids`` + two ``COPY`` s + a transaction cost more than the
-    writing. Foreign keys between the two (deferred) are checked as the statement commits."""
-    sql, pfields, cfields = _with_children_sql(type(parent), type(children[0]), fk_attname, len(children))
-    _stamp(pfields, [parent])
-    _stamp(cfields, children)
-    params = [_value(f, parent) for f in pfields]
-    params += [_value(f, child) for child in children for f in cfields]
+    writing. Foreign keys between the two (deferred) are checked as the statement commits.
+    No signals."""
+    pmeta, cmeta = parent._meta, children[0]._meta
+    prow = _Row.of(type(parent), frozenset({pmeta.pk.attname}))
+    crow = _Row.of(type(children[0]), frozenset({fk_attname}))
+    pvalues = prow.values(parent)
+    cvalues = [crow.values(child) for child in children]
+    key = (connection.alias, type(parent), type(children[0]), fk_attname,
+           tuple(v is None for v in pvalues), tuple(tuple(v is None for v in row) for row in cvalues))
+    sql = _WITH_CHILDREN.get(key)
+    if sql is None:
+        pk, fk = pmeta.pk.column, cmeta.get_field(fk_attname).column
+        # INSERT … VALUES gives each value its column's type (no casts); each child row
+        # reads the parent's new key from the CTE.
+        rows = ", ".join(f'((SELECT "{pk}" FROM p), {_placeholders(row)})' for row in cvalues)
+        sql = _WITH_CHILDREN[key] = (
+            f'WITH p AS (INSERT INTO "{pmeta.db_table}" ({prow.columns}) VALUES ({_placeholders(pvalues)})'
+            f' RETURNING "{pk}") INSERT INTO "{cmeta.db_table}" ("{fk}", {crow.columns}) VALUES {rows}'
+            f' RETURNING "{fk}"')
+    params = [v for v in pvalues if v is not None]
+    params += [v for row in cvalues for v in row if v is not None]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         key = cursor.fetchone()[0]
-    meta = parent._meta
-    setattr(parent, meta.pk.attname, key)
+    setattr(parent, pmeta.pk.attname, key)
     parent._state.adding, parent._state.db = False, connection.alias
     for child in children:
         setattr(child, fk_attname, key)

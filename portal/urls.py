@@ -16,6 +16,8 @@ def media_file(request, path):
 
 
 urlpatterns = [
+    # First: the REST API carries the most requests, and URLs are tried in order.
+    path("api/", include("portal.api.urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
@@ -36,7 +38,6 @@ urlpatterns = [
     path("tables/<slug:table>/columns/", views.save_columns, name="table_columns"),
     path("", include("accounts.urls")),
     path("audit/", include("portal.audit_urls")),
-    path("api/", include("portal.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("media/<path:path>", media_file),

@@ -14,7 +14,7 @@ What stays the same: the middleware list and order, the request object (``ASGIRe
 the response (headers, cookies, status), ``request_started`` / ``request_finished`` (so
 database connections go back to the pool at the end of each request; the same in-thread
 order as under WSGI), and streaming responses (sent as Django sends them, closed
-afterwards). What differs: the worker threads come from a pool of ``THREADS`` per process
+afterwards). What differs: the worker threads come from a pool of ``threads()`` per process
 and are reused, as under a threaded WSGI server (Django's handler starts a thread per
 request: ``ThreadSensitiveContext``); a client that disconnects mid-request does not cancel
 it (a sync view cannot be interrupted under Django's handler either; the answer is simply
@@ -39,7 +39,9 @@ API_PREFIX = "/api/"
 # The worker threads of API requests, reused from one request to the next (as a threaded
 # WSGI server does): as many requests run Django code at once per process (the database
 # pool, HERALD_DB_POOL_MAX, is larger). Django's handler starts a new thread per request.
-THREADS = min(32, (os.cpu_count() or 1) + 4)
+def threads() -> int:
+    """``HERALD_API_THREADS``, or as many as a threaded WSGI server would run (cores + 4)."""
+    return int(os.environ.get("HERALD_API_THREADS") or min(32, (os.cpu_count() or 1) + 4))
 
 
 class SyncApiHandler(ASGIHandler):
@@ -48,7 +50,7 @@ class SyncApiHandler(ASGIHandler):
     def __init__(self):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        self.executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="herald-api")
+        self.executor = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="herald-api")
 
     def _respond(self, scope, body_file):
         """In the worker thread: the whole request, as Django's WSGI handler runs it."""

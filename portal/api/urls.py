@@ -10,9 +10,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from portal.api.errors import not_found
 
 V1 = [
+    path("", include("messaging.api.urls")),  # first: sending carries the most requests (tried in order)
     path("", include("accounts.api.urls")),
     path("", include("contacts.api.urls")),
-    path("", include("messaging.api.urls")),
     path("", include("broadcasts.api.urls")),
 ]
 

@@ -143,3 +143,10 @@ def test_other_paths_go_to_the_wrapped_app():
         run(app({"type": "http", "path": path}, None, None))
     run(app({"type": "websocket", "path": "/api/v1/me"}, None, None))
     assert seen == ["/healthz", "/contacts/", "/apix", "api:/api/v1/me", "/api/v1/me"]
+
+
+def test_the_number_of_api_threads_can_be_set(monkeypatch):
+    monkeypatch.setenv("HERALD_API_THREADS", "3")
+    assert SyncApiHandler().executor._max_workers == 3
+    monkeypatch.delenv("HERALD_API_THREADS")
+    assert SyncApiHandler().executor._max_workers >= 5  # cores + 4
