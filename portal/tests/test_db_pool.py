@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 
 from portal import dbpool
 
+
 @pytest.fixture
 def pooled(transactional_db):
     if connection.vendor != "postgresql" or connection.pool is None:
