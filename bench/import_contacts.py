@@ -94,6 +94,19 @@ def machine() -> str:
     return f"{os.cpu_count()} CPU ({cpu}), {mem} RAM, Python {platform.python_version()}"
 
 
+def wal_state() -> tuple[int, int]:
+    """(WAL position in bytes, checkpoints started so far): the run's WAL and the checkpoints
+    it triggered (PostgreSQL starts one per ~max_wal_size / 2 of WAL; 1M new contacts write
+    ~1.6 GB of WAL, so 3-4 checkpoints per run with the stock 1 GB)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, checkpoints_timed + checkpoints_req "
+                       "FROM pg_stat_bgwriter")
+        wal, checkpoints = cursor.fetchone()
+    return int(wal), int(checkpoints)
+
+
 def run_import(company, user, path: Path, mode: str, label: str) -> dict:
     from django.core.files import File
 
@@ -103,6 +116,7 @@ def run_import(company, user, path: Path, mode: str, label: str) -> dict:
 
     actor = Actor(user=user, company=company)
     times = {}
+    load_before = os.getloadavg()[0]  # other work on the machine (both phases are CPU-bound on 2 vCPU)
     t0 = time.perf_counter()
     with open(path, "rb") as fh:
         imp = imports.create_import(actor=actor, company=company, file=File(fh, name=path.name))
@@ -113,9 +127,11 @@ def run_import(company, user, path: Path, mode: str, label: str) -> dict:
     imports.set_mapping(actor=actor, imp=imp, mapping=mapping)
     times["check"] = time.perf_counter() - t0
     imports.set_duplicates(actor=actor, imp=imp, mode=mode, tag=f"bench {label}")
+    wal_before, checkpoints_before = wal_state()
     t0 = time.perf_counter()
     imports.start_import(actor=actor, imp=imp)  # eager Celery: the task's code path, in this process
     total = time.perf_counter() - t0
+    wal_after, checkpoints_after = wal_state()  # the error report adds almost no WAL
     imp = ContactImport.objects.get(pk=imp.pk)
     status = imports.import_status(imp)
     assert status["status"] == "done", status
@@ -129,7 +145,9 @@ def run_import(company, user, path: Path, mode: str, label: str) -> dict:
           f"import {times['import']:5.1f} s = {rows / times['import']:>7,.0f} rows/s  "
           f"[upload+check+import {end_to_end:5.1f} s = {rows / end_to_end:>7,.0f} rows/s; "
           f"error report {times['report']:4.1f} s]  created {status['created']:,}, updated {status['updated']:,}, "
-          f"skipped {status['skipped_duplicates']:,}, errors {status['errors']:,}", flush=True)
+          f"skipped {status['skipped_duplicates']:,}, errors {status['errors']:,}; load before {load_before:.1f}; "
+          f"run WAL {(wal_after - wal_before) / 1e6:,.0f} MB, {checkpoints_after - checkpoints_before} checkpoint(s) "
+          f"started", flush=True)
     return {"rows": rows, **times, **status}
 
 

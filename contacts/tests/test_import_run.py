@@ -484,6 +484,13 @@ def test_values_with_tabs_backslashes_quotes_and_newlines_arrive_intact(run, com
                                     "+34612345679": {"name": "\\", "city": "a\rb"}}
 
 
+def test_non_ascii_and_control_characters_arrive_intact(run, company):
+    name = 'Zoë "Ñ" 😀 \u2028 \x01 end'
+    imp = run([["Phone", "Name", "Age"], ["+34612345678", name, "31"]])
+    assert (imp.status, imp.created_count, imp.error_count) == (ImportStatus.DONE, 1, 0)
+    assert contacts_of(company) == {"+34612345678": {"name": name, "age": 31}}
+
+
 def test_copy_text_round_trip():
     rows = [("+34612345678", "ES", "Movistar\t1", '{"name":"a\\\\b","x":"\\n"}'), ("+1", "", "", "{}")]
     text = imports.copy_text(rows)
