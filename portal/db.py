@@ -75,19 +75,16 @@ def _is_json(field) -> bool:
     return isinstance(field, models.JSONField)
 
 
-def _column_type(field) -> str:
-    """The type a parameter for ``field``'s column is cast to: the column's own, but
-    ``text`` for ``varchar(n)`` (a cast to it would cut a long value instead of failing)."""
+def _array_type(field) -> str:
+    """The element type of an array parameter for ``field``'s column: the column's own, but
+    ``text`` for JSON (cast per value) and ``varchar(n)`` (a cast to it would cut a long
+    value instead of failing)."""
     if _is_json(field):
-        return "jsonb"
+        return "text"
     db_type = field.db_type(connection) or "text"
     if db_type.startswith("varchar"):
         return "text"
     return {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}.get(db_type, db_type)
-
-
-def _array_type(field) -> str:
-    return "text" if _is_json(field) else _column_type(field)
 
 
 def _value(field, obj):
@@ -179,9 +176,7 @@ class _Row:
     def values(self, obj) -> list:
         """The values as psycopg adapts them itself (as ``copy_insert``); JSON as text;
         ``auto_now_add`` filled in as the ORM would."""
-        for field in self.stamped:
-            if getattr(obj, field.attname) is None:
-                setattr(obj, field.attname, field.pre_save(obj, add=True))
+        _stamp(self.stamped, [obj])
         row = list(self.get(obj))
         for i, encoder in self.json:
             if row[i] is not None:
