@@ -27,6 +27,7 @@ import secrets
 import zoneinfo
 from dataclasses import dataclass, field
 
+from django import forms as django_forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -386,3 +387,13 @@ class BroadcastForm:
     @property
     def has_rcs_step(self) -> bool:
         return any(row.channel == Channel.RCS for row in self.steps)
+
+
+class RejectForm(django_forms.Form):
+    """*Reject* on the parent company's moderation pages: the note is required — the child
+    company's user reads it on the rejected broadcast or template (D56)."""
+
+    note = django_forms.CharField(
+        label=gettext_lazy("Reason for the rejection"), max_length=2000, strip=True,
+        widget=django_forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": gettext_lazy("Say why it is rejected: the company that sent it reads this note.")})

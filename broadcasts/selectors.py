@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from broadcasts.models import Broadcast, BroadcastTemplate
+from broadcasts.models import Broadcast, BroadcastStatus, BroadcastTemplate, ModerationState
 from messaging.models import MessageStatus as M
 from messaging.models import PlanState, Source
 from messaging.services import counters
 from portal.channel_types import PHONE_CHANNELS, Channel
+from portal.tenancy import MissingCompany
 
 
 def broadcasts_for(company):
@@ -135,3 +136,84 @@ def preflight(company, cleaned: dict) -> dict:
             eta = round(sendable / gateway.tps) if gateway and gateway.tps else None
     return {"recipients": total, "typed_new": typed_new, "steps": steps,
             "estimated_messages": first_step_messages, "eta_seconds": eta}
+
+
+# --- moderation by the parent company (D56) -----------------------------------------------------
+
+CHILDREN_CACHE_SECONDS = 60
+
+
+def has_child_companies(company) -> bool:
+    """Whether ``company`` is the parent (reseller) of at least one company: it moderates
+    their broadcasts in the portal. Cached for a minute per company (the menu asks on every
+    page; a new child company shows the *Moderation* entry within that minute)."""
+    from django.core.cache import cache
+
+    from accounts.models import Company
+
+    if company is None:
+        return False
+    key = f"herald:has-children:{company.pk}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = Company.objects.filter(parent_id=company.pk).exists()
+        cache.set(key, cached, CHILDREN_CACHE_SECONDS)
+    return bool(cached)
+
+
+def _children_of(company) -> Q:
+    if company is None:
+        raise MissingCompany("moderation: a parent company is required to scope this query")
+    return Q(company__parent_id=company.pk)
+
+
+def moderated_broadcasts(company):
+    """The broadcasts the parent ``company`` may open in its moderation pages: those of its
+    DIRECT child companies that are on moderation or were moderated (a grandchild's belong
+    to its own parent)."""
+    return (Broadcast.objects.filter(_children_of(company))
+            .filter(Q(status=BroadcastStatus.ON_MODERATION) | Q(moderated_at__isnull=False))
+            .select_related("company", "created_by", "moderated_by"))
+
+
+def moderation_queue(company):
+    """The broadcasts of ``company``'s direct child companies waiting for moderation."""
+    return (Broadcast.objects.filter(_children_of(company), status=BroadcastStatus.ON_MODERATION)
+            .select_related("company", "created_by"))
+
+
+def moderated_templates(company):
+    """The templates of ``company``'s direct child companies that are or were on moderation."""
+    return (BroadcastTemplate.objects.filter(_children_of(company)).exclude(moderation=ModerationState.NONE)
+            .select_related("company", "created_by"))
+
+
+def template_moderation_queue(company):
+    """The templates of ``company``'s direct child companies waiting for moderation."""
+    return (BroadcastTemplate.objects.filter(_children_of(company), moderation=ModerationState.PENDING)
+            .select_related("company", "created_by"))
+
+
+def recipient_names(definitions) -> tuple[dict[int, str], dict[int, str]]:
+    """``({target id: name}, {tag id: name})`` of the targets and tags these broadcasts or
+    templates (of any companies) send to: two queries however many rows. Each id is read
+    in its row's own company only."""
+    from contacts.models import Tag, Target
+
+    targets, tags = [], []
+    for d in definitions:
+        r = d.recipients or {}
+        if r.get("targets"):
+            targets.append(Q(company_id=d.company_id, pk__in=r["targets"]))
+        if r.get("tags"):
+            tags.append(Q(company_id=d.company_id, pk__in=r["tags"]))
+    target_names = dict(Target.objects.filter(_any(targets)).values_list("pk", "name")) if targets else {}
+    tag_names = dict(Tag.objects.filter(_any(tags)).values_list("pk", "name")) if tags else {}
+    return target_names, tag_names
+
+
+def _any(conditions: list[Q]) -> Q:
+    out = Q()
+    for q in conditions:
+        out |= q
+    return out

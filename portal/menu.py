@@ -3,6 +3,7 @@ same permissions guard the pages themselves."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -16,11 +17,21 @@ class MenuItem:
     url_name: str
     icon: str
     any_of: tuple[str, ...] = ()  # empty: every signed-in user
+    only_if: Callable | None = None  # (user) -> bool: a further condition (the page checks its own)
+
+
+def _parent_company(user) -> bool:
+    from broadcasts.selectors import has_child_companies
+
+    return has_child_companies(user.company)
 
 
 MENU = (
     MenuItem("dashboard", _("Dashboard"), "dashboard", "grid", ("view_dashboard",)),
     MenuItem("broadcasts", _("Broadcasts"), "broadcasts:list", "send", ("manage_broadcasts",)),
+    # The parent company moderates its child companies' broadcasts (D56).
+    MenuItem("moderation", _("Moderation"), "broadcasts:moderation", "filter", ("manage_broadcasts",),
+             only_if=_parent_company),
     MenuItem("contacts", _("Contacts"), "contacts:list", "users", ("manage_contacts", "import_contacts",
                                                                 "manage_optout_words")),
     MenuItem("conversations", _("Conversations"), "conversations", "chat",
@@ -39,7 +50,9 @@ MENU = (
 
 
 def allowed(user, item: MenuItem) -> bool:
-    return not item.any_of or any(user.has_permission(code) for code in item.any_of)
+    if item.any_of and not any(user.has_permission(code) for code in item.any_of):
+        return False
+    return item.only_if is None or item.only_if(user)
 
 
 def menu_for(user, path: str):
@@ -50,4 +63,8 @@ def menu_for(user, path: str):
         url = reverse(item.url_name)
         items.append({"key": item.key, "label": item.label, "url": url, "icon": item.icon,
                       "active": path.startswith(url)})
+    # One active entry: the longest URL the path is under (/broadcasts/moderation/ is not Broadcasts).
+    active = [i for i in items if i["active"]]
+    for item in active:
+        item["active"] = item is max(active, key=lambda i: len(i["url"]))
     return items
