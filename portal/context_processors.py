@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from portal.menu import menu_for
 
@@ -9,5 +10,6 @@ def shell(request):
         return {"herald_version": settings.HERALD_VERSION}
     return {
         "herald_version": settings.HERALD_VERSION,
-        "menu": menu_for(user, request.path),
+        # Built when a template shows it (the shell), not for every partial an htmx request renders.
+        "menu": SimpleLazyObject(lambda: menu_for(user, request.path)),
     }
