@@ -103,14 +103,20 @@ class SkipReason(models.TextChoices):
 
 
 class Message(TenantModel):
-    """One message sent (MT) or received (MO) on any channel: the EDR."""
+    """One message sent (MT) or received (MO) on any channel: the EDR.
+
+    The engine's high-volume tables (messages, plans, attempts, status history) keep their
+    foreign keys in Django only (``db_constraint=False``, D80): each row's key checks at
+    commit — one lookup plus a row lock on the contact, company, plan… per key — were a
+    quarter of a broadcast's resolution. Django still applies ``on_delete`` (through the
+    indexes every such column keeps), and only Herald's services write these tables."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Indexed by ``message_company_recent`` (company, -id): no separate index.
     company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="messaging_message_set",
-                                db_index=False)
+                                db_index=False, db_constraint=False)
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="messages")
+                                related_name="messages", db_constraint=False)
     address = models.CharField(_("address"), max_length=320, help_text=_("Phone (E.164), e-mail, device token…"))
     channel = models.PositiveSmallIntegerField(_("channel"), choices=Channel.choices)
     direction = models.CharField(_("type"), max_length=2, choices=Direction.choices, default=Direction.MT)
@@ -120,15 +126,16 @@ class Message(TenantModel):
     source_id = models.BigIntegerField(_("source id"), null=True, blank=True,
                                        help_text=_("The broadcast, API access, thread, chatbot or OTP integration."))
     plan = models.ForeignKey("DeliveryPlan", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="messages")
+                             related_name="messages", db_constraint=False)
     step = models.PositiveSmallIntegerField(_("fallback step"), null=True, blank=True)  # 0-based
     # Every foreign key keeps its index: deleting the row it points to (a sender ID, a
-    # gateway) makes PostgreSQL look up the messages that refer to it, and without an index
-    # that is a scan of the whole message table.
+    # gateway) makes Django update the messages that refer to it (``on_delete``), and
+    # without an index that is a scan of the whole message table.
     sender_id = models.ForeignKey("SenderId", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="messages", verbose_name=_("sender ID"))
+                                  related_name="messages", verbose_name=_("sender ID"), db_constraint=False)
     sender = models.CharField(_("from"), max_length=100, blank=True, default="")
-    gateway = models.ForeignKey("Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    gateway = models.ForeignKey("Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
+                                db_constraint=False)
     content = models.JSONField(_("content"), default=dict, blank=True)  # rendered, per channel
     encoding = models.CharField(_("encoding"), max_length=4, choices=Encoding.choices, blank=True, default="")
     segments = models.PositiveSmallIntegerField(_("segments"), default=1)
@@ -192,9 +199,10 @@ class Attempt(models.Model):
     (``Message.in_flight_since``) is what is committed before the call; an attempt cut
     short by a crash is written by the recovery sweep, with what is known."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts", db_index=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts", db_index=False,
+                                db_constraint=False)
     number = models.PositiveSmallIntegerField(default=1)
-    gateway = models.ForeignKey("Gateway", null=True, on_delete=models.SET_NULL, related_name="+")
+    gateway = models.ForeignKey("Gateway", null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -211,7 +219,7 @@ class Attempt(models.Model):
 class StatusEvent(models.Model):
     """A status change applied to a message (its history), with the provider's raw code."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events", db_constraint=False)
     # (indexed by its foreign key: the history of one message)
     status = models.CharField(max_length=12, choices=MessageStatus.choices)
     provider_status = models.CharField(max_length=40, blank=True, default="")
@@ -254,14 +262,21 @@ class DeliveryPlan(TenantModel):
     (``source = broadcast``); an ``/omnimessages`` call makes one.
     """
 
+    # No index of its own (D80): nothing lists a company's plans (a plan is read by id, a
+    # run's by ``plan_source_order``); only deleting a company scans for them. An index here
+    # cost a write per plan and, with statistics that had not seen a new company yet, drew
+    # the planner to it (then sorting a whole running broadcast) for a run's recipient page.
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE,
+                                related_name="messaging_deliveryplan_set", db_constraint=False, db_index=False)
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="delivery_plans")
+                                related_name="delivery_plans", db_constraint=False)
     address = models.CharField(max_length=320, blank=True, default="")  # when sent to a bare number
     source = models.CharField(max_length=12, choices=Source.choices)
     source_id = models.BigIntegerField(null=True, blank=True)
     steps = models.JSONField(default=list)
     current_step = models.PositiveSmallIntegerField(null=True, blank=True)
-    current_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    current_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                        db_constraint=False)
     # The current step's criterion and waiting time, copied from ``steps`` when the step
     # starts: the engine reads them for every status change without parsing ``steps``.
     current_wait_for = models.CharField(max_length=8, choices=WaitFor.choices, blank=True, default="")
@@ -269,8 +284,9 @@ class DeliveryPlan(TenantModel):
     state = models.CharField(max_length=12, choices=PlanState.choices, default=PlanState.PENDING)
     deadline = models.DateTimeField(null=True, blank=True)
     webhook_url = models.URLField(max_length=500, blank=True, default="")
+    # Indexed only where set (``plan_api_access``): broadcast plans have none.
     api_access = models.ForeignKey("accounts.ApiAccess", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", db_constraint=False, db_index=False)
     late_reports = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -285,6 +301,8 @@ class DeliveryPlan(TenantModel):
             models.Index(fields=["source", "source_id", "state"], name="plan_source"),
             # A broadcast's recipient table, in resolution order, paged.
             models.Index(fields=["source", "source_id", "id"], name="plan_source_order"),
+            # Deleting an API key clears it on its plans.
+            models.Index(fields=["api_access"], name="plan_api_access", condition=Q(api_access__isnull=False)),
         ]
 
 
