@@ -106,15 +106,32 @@ def prepare(contacts: int):
     return company, user, broadcast, gateways
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process and of its PostgreSQL backend (same machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        backend = float("nan")
+    return time.process_time(), backend
+
+
 def _resolver(broadcast_id: int, ready, go, out):
     setup_django()
     from broadcasts.services import recipients
 
+    cpu = _cpu()
     ready.release()
     go.wait()
     started = time.perf_counter()
     recipients.resolve(broadcast_id)
     out.put(("resolver", time.perf_counter() - started))
+    out.put(("cpu", ("resolver", *(b - a for a, b in zip(cpu, _cpu(), strict=True)))))
 
 
 def _dispatcher(gateway_id: int, stop, ready, go, out):
@@ -124,6 +141,7 @@ def _dispatcher(gateway_id: int, stop, ready, go, out):
     from messaging.services import dispatch
 
     driver_for(Gateway.objects.get(pk=gateway_id))
+    cpu = _cpu()
     ready.release()
     go.wait()
     sent = 0
@@ -133,11 +151,14 @@ def _dispatcher(gateway_id: int, stop, ready, go, out):
         if not n:
             time.sleep(0.1)
     out.put(("dispatcher", sent))
+    out.put(("cpu", ("dispatcher", *(b - a for a, b in zip(cpu, _cpu(), strict=True)))))
 
 
 def _pages(user_id: int, broadcast_id: int, stop, ready, go, out):
     setup_django()
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
 
@@ -147,15 +168,25 @@ def _pages(user_id: int, broadcast_id: int, stop, ready, go, out):
     ready.release()
     go.wait()
     times = {"table": [], "statistics": []}
+    slowest = {}  # page -> (seconds, [(query seconds, SQL)]) of its slowest request
     while not stop.is_set():
         for key, url in (("table", "/broadcasts/"), ("statistics", f"/broadcasts/{broadcast_id}/")):
             t = time.perf_counter()
-            response = client.get(url)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
             if response.status_code != 200:
                 raise SystemExit(f"{url} answered {response.status_code}")
-            times[key].append(time.perf_counter() - t)
+            elapsed = time.perf_counter() - t
+            times[key].append(elapsed)
+            if elapsed > slowest.get(key, (0,))[0]:
+                top = sorted(((float(q["time"]), q["sql"]) for q in queries.captured_queries), reverse=True)[:3]
+                if top and top[0][0] > 0.1:  # the plan the slow query got, while the run goes on
+                    with connection.cursor() as cursor:
+                        cursor.execute("EXPLAIN " + top[0][1])
+                        top[0] = (top[0][0], top[0][1] + "\n" + "\n".join(row[0] for row in cursor.fetchall()))
+                slowest[key] = (elapsed, top)
         time.sleep(1)
-    out.put(("pages", times))
+    out.put(("pages", {"times": times, "slowest": slowest}))
 
 
 def _q(values, q):
@@ -241,7 +272,7 @@ def main():
             break
     stop.set()
     results: dict[str, list] = {}
-    for _ in procs:
+    for _ in range(len(procs) + 1 + args.dispatchers):  # each process's result; resolver and dispatchers: + CPU
         kind, value = out.get(timeout=120)
         results.setdefault(kind, []).append(value)
     for p in procs:
@@ -252,10 +283,21 @@ def main():
     print(f"step 1 submitted:{submitted_at if submitted_at is not None else float('nan'):7.1f} s (target ≤ 100 s)")
     print(f"throughput:     {total / submitted_at if submitted_at else float('nan'):8,.0f} recipients/s "
           f"(resolver {results.get('resolver', [float('nan')])[0]:.1f} s)")
-    for key, values in (results.get("pages") or [{}])[0].items():
+    for name, own, backend in results.get("cpu", []):
+        print(f"CPU {name:<10}: {own:6.1f} s Python + {backend:6.1f} s its PostgreSQL backend "
+              f"= {(own + backend) * 1e6 / total:4.0f} µs per recipient")
+    pages = (results.get("pages") or [{}])[0]
+    for key, values in pages.get("times", {}).items():
         ms = [v * 1000 for v in values]
         print(f"page {key:<10}: {len(ms):4d} requests  p50 {_q(ms, 0.5):6.0f} ms  p95 {_q(ms, 0.95):6.0f} ms  "
               f"max {max(ms) if ms else float('nan'):6.0f} ms (target p95 ≤ 300 ms)")
+    for key, (seconds, queries) in pages.get("slowest", {}).items():
+        print(f"  slowest {key} request ({seconds * 1000:.0f} ms), its slowest queries:")
+        for query_s, sql in queries:
+            sql, _nl, plan = sql.partition("\n")
+            print(f"    {query_s * 1000:7.1f} ms  {sql[:400]}")
+            if plan:
+                print("      " + plan.replace("\n", "\n      "))
 
 
 if __name__ == "__main__":
