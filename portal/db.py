@@ -5,13 +5,41 @@ instead of thousands of placeholders."""
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
 import operator
+import uuid
 
 from django.db import connection, models
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.lookups import In
+
+_BARE = (int, uuid.UUID)  # their text form needs no quotes in an array (bool is an int: it says True)
+_QUOTED = (str, decimal.Decimal, bool, float)
+
+
+def array_param(values: list):
+    """``values`` as ONE PostgreSQL array in its text form (``{1,2}``, ``{"a","b",NULL}``) for
+    an ``%s::type[]`` parameter. psycopg adapts a Python list element by element in Python
+    (~1.2 µs each: ~10 ms for a thousand-row update of eight columns); this is a join in C
+    (a third of that). A value of a type it does not know leaves the list to psycopg."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif isinstance(value, _BARE) and not isinstance(value, bool):
+            parts.append(str(value))
+        else:
+            if isinstance(value, _QUOTED):
+                text = str(value)
+            elif isinstance(value, (datetime.datetime, datetime.date)):
+                text = value.isoformat()
+            else:
+                return values
+            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
 
 
 class AnyOf(In):
@@ -31,7 +59,9 @@ class AnyOf(In):
         values = [field.get_db_prep_value(v, connection) for v in self.rhs if v is not None]
         if not values:
             return "FALSE", ()
-        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        if field.db_type(connection) is None and getattr(field, "target_field", None) is not None:
+            field = field.target_field  # a many-to-many relation: the key it joins on
+        return f"{lhs} = ANY(%s::{_array_type(field)}[])", (*lhs_params, array_param(values))
 
 
 def instance_factory(model):
@@ -126,8 +156,8 @@ def bulk_update_values(model, objs, fields: list[str], batch_size: int = 5000) -
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch_size):
             chunk = objs[start:start + batch_size]
-            params = [[pk.get_db_prep_value(o.pk, connection) for o in chunk]]
-            params += [[_value(f, o) for o in chunk] for f in columns]
+            params = [array_param([pk.get_db_prep_value(o.pk, connection) for o in chunk])]
+            params += [array_param([_value(f, o) for o in chunk]) for f in columns]
             cursor.execute(sql, params)
             updated += cursor.rowcount
     return updated

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from messaging.models import STATUS_RANK, Message, MessageStatus, StatusEvent
-from portal.db import copy_rows
+from portal.db import array_param, copy_rows
 
 CHUNK = 2000
 
@@ -161,7 +161,8 @@ def _rows(chunk: list[Update], postgres: bool) -> list[list]:
 
 def _arrays(chunk: list[Update]) -> list[list]:
     """PostgreSQL: one array per column, rows in id order (the order rows are locked in)."""
-    return [list(column) for column in zip(*_rows(sorted(chunk, key=lambda u: u.message_id.int), True), strict=True)]
+    return [array_param(list(column))
+            for column in zip(*_rows(sorted(chunk, key=lambda u: u.message_id.int), True), strict=True)]
 
 
 def _values(chunk: list[Update]) -> list:

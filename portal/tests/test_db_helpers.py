@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Company
 from contacts.models import Contact
 from messaging.models import Message, MessageStatus
-from portal.db import copy_insert, insert_with_children, instance_factory
+from portal.db import array_param, copy_insert, insert_with_children, instance_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,37 @@ def test_any_lookup_takes_one_parameter_on_postgresql(contacts):
         assert Contact.objects.filter(pk__any=[c.pk for c in contacts]).count() == 5
     assert "= ANY(" in queries[0]["sql"]
     assert queries[0]["sql"].count("%s") <= 1  # one array, however many ids
+
+
+AWKWARD = ['say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "", " spaced ", "ñandú ✓", "multi\nline", None]
+
+
+def test_an_array_parameter_gives_back_every_value_as_it_was(postgresql):
+    """Values PostgreSQL's array syntax gives a meaning to (quotes, backslashes, commas,
+    braces, the word NULL, blanks) arrive as they were; None is NULL."""
+    import datetime
+    import uuid
+
+    when = datetime.datetime(2026, 11, 23, 17, 9, 48, 851215, tzinfo=datetime.UTC)
+    key = uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT unnest(%s::text[])", [array_param(AWKWARD)])
+        assert [row[0] for row in cursor.fetchall()] == AWKWARD
+        cursor.execute("SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::boolean[], %s::timestamptz[],"
+                       " %s::numeric[], %s::date[])",
+                       [array_param(v) for v in ([key, None], [7, -2**40], [True, False], [when, None],
+                                                 [Decimal("0.0050"), None], [when.date(), None])])
+        assert cursor.fetchall() == [(key, 7, True, when, Decimal("0.0050"), when.date()),
+                                     (None, -2**40, False, None, None, None)]
+    assert array_param([b"bytes"]) == [b"bytes"]  # a type it does not know: left to psycopg
+
+
+def test_any_lookup_matches_awkward_text_exactly(contacts):
+    for contact, mno in zip(contacts, AWKWARD, strict=False):
+        contact.mno = mno or ""
+        contact.save(update_fields=["mno"])
+    assert {c.mno for c in Contact.objects.filter(mno__any=AWKWARD[:5])} == set(AWKWARD[:5])
+    assert not Contact.objects.filter(mno__any=['say \\"hi\\"', "a", "b"]).exists()
 
 
 def test_any_lookup_on_a_foreign_key(contacts):
