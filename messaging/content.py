@@ -89,7 +89,18 @@ Email (6)
     * ``{"type": "button", "text" (required, ≤ 100), "url" (required), "color":
       "#RRGGBB", "align"}``;
     * ``{"type": "divider"}``;
-    * ``{"type": "spacer", "height": 4…200 px (default 24)}``.
+    * ``{"type": "spacer", "height": 4…200 px (default 24)}``;
+    * ``{"type": "social", "links": [{"network", "url" (required), "label" (≤ 50)}] (1…10),
+      "align" (default center)}`` — ``network`` one of ``EMAIL_SOCIAL_NETWORKS``; shown as
+      coloured text badges (the label, else the network's name; a website's host);
+    * ``{"type": "columns", "columns": [[block, …], …]}`` — 2 or 3 columns of the blocks
+      above (not columns or wrappers), at least one block in all; they stack on phones;
+    * ``{"type": "wrapper", "blocks": [block, …] (at least one, as in columns),
+      "background": "#RGB" | "#RRGGBB" (default #f4f5f7), "padding": 0…64 px (default 16)}``.
+
+    Errors inside containers have paths such as ``blocks[2].columns[1][0].url`` and
+    ``blocks[3].blocks[0].text``; the blocks inside columns and wrappers count towards the
+    100.
 
 Push (8)
     ``{"title" ≤ 100, "text" ≤ 1,000, "image": {"url"}}`` — at least one of the three.
@@ -176,7 +187,9 @@ WHATSAPP_FILE_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "ogg", "amr", "3gp", "
 EMAIL_SUBJECT_MAX = 200
 EMAIL_SUBTITLE_MAX = 200
 EMAIL_BLOCKS_MAX = 100
-EMAIL_BLOCK_TYPES = ("text", "image", "button", "divider", "spacer")
+EMAIL_SIMPLE_BLOCK_TYPES = ("text", "image", "button", "divider", "spacer", "social")
+EMAIL_CONTAINER_TYPES = ("columns", "wrapper")
+EMAIL_BLOCK_TYPES = EMAIL_SIMPLE_BLOCK_TYPES + EMAIL_CONTAINER_TYPES
 EMAIL_TEXT_MAX = 10_000
 EMAIL_TEXT_STYLES = ("paragraph", "heading")
 EMAIL_ALIGNS = ("left", "center", "right")
@@ -186,6 +199,17 @@ EMAIL_IMAGE_WIDTH_MAX = 600
 EMAIL_SPACER_MIN, EMAIL_SPACER_MAX, EMAIL_SPACER_DEFAULT = 4, 200, 24
 EMAIL_BUTTON_COLOR = "#4f46e5"
 HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+HEX_COLOR_ANY = re.compile(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
+# social networks: (the name shown on the link, its badge colour); "website" shows the host
+EMAIL_SOCIAL_NETWORKS = {
+    "facebook": ("Facebook", "#1877f2"), "x": ("X", "#000000"), "instagram": ("Instagram", "#e1306c"),
+    "linkedin": ("LinkedIn", "#0a66c2"), "youtube": ("YouTube", "#ff0000"), "tiktok": ("TikTok", "#000000"),
+    "whatsapp": ("WhatsApp", "#25d366"), "telegram": ("Telegram", "#229ed9"), "website": ("Website", "#4b5563")}
+EMAIL_SOCIAL_LINKS_MAX = 10
+EMAIL_SOCIAL_LABEL_MAX = 50
+EMAIL_COLUMNS = (2, 3)
+EMAIL_WRAPPER_BACKGROUND = "#f4f5f7"
+EMAIL_WRAPPER_PADDING_MAX, EMAIL_WRAPPER_PADDING_DEFAULT = 64, 16
 
 PUSH_TITLE_MAX = 100
 PUSH_TEXT_MAX = 1000
@@ -223,7 +247,11 @@ def limits() -> dict:
                   "text": EMAIL_TEXT_MAX, "alt": EMAIL_ALT_MAX, "button_text": EMAIL_BUTTON_TEXT_MAX,
                   "spacer_min": EMAIL_SPACER_MIN, "spacer_max": EMAIL_SPACER_MAX,
                   "spacer_default": EMAIL_SPACER_DEFAULT, "image_width": EMAIL_IMAGE_WIDTH_MAX,
-                  "button_color": EMAIL_BUTTON_COLOR},
+                  "button_color": EMAIL_BUTTON_COLOR, "social_links": EMAIL_SOCIAL_LINKS_MAX,
+                  "social_label": EMAIL_SOCIAL_LABEL_MAX, "networks": list(EMAIL_SOCIAL_NETWORKS),
+                  "columns": list(EMAIL_COLUMNS), "wrapper_background": EMAIL_WRAPPER_BACKGROUND,
+                  "wrapper_padding_max": EMAIL_WRAPPER_PADDING_MAX,
+                  "wrapper_padding": EMAIL_WRAPPER_PADDING_DEFAULT},
         "push": {"title": PUSH_TITLE_MAX, "text": PUSH_TEXT_MAX},
         "mobile_push": {"title": PUSH_TITLE_MAX, "text": PUSH_TEXT_MAX},
         "tts": {"text": TTS_TEXT_MAX, "repetitions": TTS_REPETITIONS[1]},
@@ -643,34 +671,85 @@ def _email(c: _Checker, content: Mapping) -> None:
              required_message=_("An e-mail needs a subject."))
     c.string(content, "subtitle", "subtitle", max_length=EMAIL_SUBTITLE_MAX)
     blocks = c.listing(content, "blocks", "blocks", max_items=EMAIL_BLOCKS_MAX)
+    total = 0
     for block, path in c.items(blocks, "blocks"):
-        kind = c.choice(block, "type", f"{path}.type", EMAIL_BLOCK_TYPES)
-        if kind == "text":
-            c.string(block, "text", f"{path}.text", required=True, max_length=EMAIL_TEXT_MAX,
-                     required_message=_("Write the text of this block, or delete the block."))
-            c.choice(block, "style", f"{path}.style", EMAIL_TEXT_STYLES, default="paragraph")
-            c.choice(block, "align", f"{path}.align", EMAIL_ALIGNS, default="left")
-        elif kind == "image":
-            c.url(block, "url", f"{path}.url", required=True)
-            c.string(block, "alt", f"{path}.alt", max_length=EMAIL_ALT_MAX)
-            c.url(block, "link", f"{path}.link")
-            if block.get("width") not in (None, ""):
-                c.integer(block, "width", f"{path}.width", 1, EMAIL_IMAGE_WIDTH_MAX)
-        elif kind == "button":
-            c.string(block, "text", f"{path}.text", required=True, max_length=EMAIL_BUTTON_TEXT_MAX)
-            c.url(block, "url", f"{path}.url", required=True)
-            color = block.get("color")
-            if color not in (None, "") and (not isinstance(color, str) or not HEX_COLOR.match(color)):
-                c.add(f"{path}.color", _("Give a colour as #RRGGBB, e.g. #4f46e5."))
-            c.choice(block, "align", f"{path}.align", EMAIL_ALIGNS, default="center")
-        elif kind == "spacer":
-            c.integer(block, "height", f"{path}.height", EMAIL_SPACER_MIN, EMAIL_SPACER_MAX,
-                      default=EMAIL_SPACER_DEFAULT)
+        total += _email_block(c, block, path)
+    if total > EMAIL_BLOCKS_MAX and not c.has("blocks"):
+        c.add("blocks", _("At most %(max)d blocks in all, counting those inside columns and wrappers; "
+                          "there are %(n)d.") % {"max": EMAIL_BLOCKS_MAX, "n": total})
     has_body = bool(blocks) or any(isinstance(content.get(k), str) and content[k].strip() for k in ("html", "text"))
     if not has_body and not c.has("blocks"):
         c.add("blocks" if "blocks" in content else "html",
               _("An e-mail needs an HTML or a text body.") if "blocks" not in content
               else _("Add at least one block to the e-mail body."))
+
+
+def _email_block(c: _Checker, block: Mapping, path: str, nested: bool = False) -> int:
+    """Check one block (at ``path``); the number of blocks it counts for (itself and, for
+    columns and wrappers, the blocks inside). Inside columns or a wrapper (``nested``) only
+    the simple blocks may go."""
+    if nested and block.get("type") in EMAIL_CONTAINER_TYPES:
+        c.add(f"{path}.type", _("Columns and wrappers cannot go inside columns or a wrapper."))
+        return 1
+    kind = c.choice(block, "type", f"{path}.type", EMAIL_SIMPLE_BLOCK_TYPES if nested else EMAIL_BLOCK_TYPES)
+    if kind == "text":
+        c.string(block, "text", f"{path}.text", required=True, max_length=EMAIL_TEXT_MAX,
+                 required_message=_("Write the text of this block, or delete the block."))
+        c.choice(block, "style", f"{path}.style", EMAIL_TEXT_STYLES, default="paragraph")
+        c.choice(block, "align", f"{path}.align", EMAIL_ALIGNS, default="left")
+    elif kind == "image":
+        c.url(block, "url", f"{path}.url", required=True)
+        c.string(block, "alt", f"{path}.alt", max_length=EMAIL_ALT_MAX)
+        c.url(block, "link", f"{path}.link")
+        if block.get("width") not in (None, ""):
+            c.integer(block, "width", f"{path}.width", 1, EMAIL_IMAGE_WIDTH_MAX)
+    elif kind == "button":
+        c.string(block, "text", f"{path}.text", required=True, max_length=EMAIL_BUTTON_TEXT_MAX)
+        c.url(block, "url", f"{path}.url", required=True)
+        color = block.get("color")
+        if color not in (None, "") and (not isinstance(color, str) or not HEX_COLOR.match(color)):
+            c.add(f"{path}.color", _("Give a colour as #RRGGBB, e.g. #4f46e5."))
+        c.choice(block, "align", f"{path}.align", EMAIL_ALIGNS, default="center")
+    elif kind == "spacer":
+        c.integer(block, "height", f"{path}.height", EMAIL_SPACER_MIN, EMAIL_SPACER_MAX,
+                  default=EMAIL_SPACER_DEFAULT)
+    elif kind == "social":
+        c.choice(block, "align", f"{path}.align", EMAIL_ALIGNS, default="center")
+        links = c.listing(block, "links", f"{path}.links", min_items=1, max_items=EMAIL_SOCIAL_LINKS_MAX,
+                          required_message=_("Add at least one link, or delete the block."))
+        for link, link_path in c.items(links, f"{path}.links"):
+            c.choice(link, "network", f"{link_path}.network", tuple(EMAIL_SOCIAL_NETWORKS))
+            c.url(link, "url", f"{link_path}.url", required=True)
+            c.string(link, "label", f"{link_path}.label", max_length=EMAIL_SOCIAL_LABEL_MAX)
+    elif kind == "columns":
+        columns = block.get("columns")
+        if not isinstance(columns, list) or len(columns) not in EMAIL_COLUMNS:
+            c.add(f"{path}.columns", _("Give 2 or 3 columns, each a list of blocks."))
+            return 1
+        count = 1
+        for index, column in enumerate(columns):
+            column_path = f"{path}.columns[{index}]"
+            if not isinstance(column, list):
+                c.add(column_path, _("Give a list here, not %(kind)s.") % {"kind": _kind(column)})
+                continue
+            for child, child_path in c.items(column, column_path):
+                count += _email_block(c, child, child_path, nested=True)
+        if count == 1:
+            c.add(f"{path}.columns", _("Put at least one block in the columns, or delete them."))
+        return count
+    elif kind == "wrapper":
+        background = block.get("background")
+        if background not in (None, "") and (not isinstance(background, str) or not HEX_COLOR_ANY.match(background)):
+            c.add(f"{path}.background", _("Give a colour as #RGB or #RRGGBB, e.g. #f4f5f7."))
+        c.integer(block, "padding", f"{path}.padding", 0, EMAIL_WRAPPER_PADDING_MAX,
+                  default=EMAIL_WRAPPER_PADDING_DEFAULT)
+        children = c.listing(block, "blocks", f"{path}.blocks", min_items=1,
+                             required_message=_("Put at least one block in the wrapper, or delete it."))
+        count = 1
+        for child, child_path in c.items(children, f"{path}.blocks"):
+            count += _email_block(c, child, child_path, nested=True)
+        return count
+    return 1
 
 
 # Push, TTS, Mobile Push --------------------------------------------------------------------------
@@ -742,10 +821,20 @@ def prepare_content(channel: int, content: Mapping) -> dict:
 
 # --- e-mail HTML from blocks ----------------------------------------------------------------------
 # static/js/constructor.js renders the same HTML for the live preview (``emailHtml``): keep the
-# two in step (the browser test compares them).
+# two in step (the browser tests compare them).
 
 FONT = "font-family:Arial,Helvetica,sans-serif;"
 BUTTON_MARGINS = {"left": "0", "center": "0 auto", "right": "0 0 0 auto"}
+EMAIL_WIDTH = 600
+# the width a column's images are made for: 600 px less the 2 x 32 px of the body's padding
+# and the 16 px gaps between columns, shared out
+COLUMN_IMAGE_WIDTHS = {1: 536, 2: 260, 3: 168}
+COLUMN_WIDTHS = {1: "100%", 2: "50%", 3: "33.33%"}
+# narrow screens (the smartphone preview, a phone): columns stack, the body's sides shrink
+EMAIL_HEAD_STYLE = ("<style>@media only screen and (max-width:480px){"
+                    ".h-row{padding:8px 16px !important;}"
+                    ".h-col{display:block !important;width:100% !important;padding:0 !important;}}</style>")
+TABLE = 'role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
 
 
 def _safe_url(value) -> str:
@@ -757,12 +846,54 @@ def _align(value, default="left") -> str:
     return value if value in EMAIL_ALIGNS else default
 
 
+def _long_hex(value, default: str) -> str:
+    """A valid #rgb or #rrggbb colour as #rrggbb (old mail programs know only the long form)."""
+    if not isinstance(value, str) or not HEX_COLOR_ANY.match(value):
+        return default
+    return "#" + "".join(ch * 2 for ch in value[1:]) if len(value) == 4 else value
+
+
+def _whole(value, default: int, low: int, high: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        value = default
+    return min(max(value, low), high)
+
+
 def _paragraphs(text: str) -> list[str]:
     text = str(text or "").replace("\r\n", "\n").replace("\r", "\n")
     return [p for p in (part.strip("\n") for part in re.split(r"\n[ \t]*\n", text)) if p.strip()]
 
 
-def _block_html(block) -> str:
+def _social_links(block) -> list[tuple[str, str, str]]:
+    """The links of a social block that can be shown: ``(label, url, colour)``. The label is
+    the one given, else the network's name (the site's host for *website*)."""
+    links = []
+    for link in block.get("links") if isinstance(block.get("links"), list) else []:
+        if not isinstance(link, Mapping) or link.get("network") not in EMAIL_SOCIAL_NETWORKS:
+            continue
+        url = _safe_url(link.get("url"))
+        if not url:
+            continue
+        name, color = EMAIL_SOCIAL_NETWORKS[link["network"]]
+        label = str(link.get("label") or "").strip()
+        if not label:
+            label = re.split(r"[/?#]", re.sub(r"^https?://", "", url, flags=re.IGNORECASE), maxsplit=1)[0] \
+                if link["network"] == "website" else name
+        links.append((label, url, color))
+    return links
+
+
+def _inner_rows(blocks, width: int) -> str:
+    """Blocks inside columns or a wrapper: one table row each."""
+    cells = [_block_html(b, width) for b in (blocks if isinstance(blocks, list) else []) if isinstance(b, Mapping)
+             and b.get("type") not in EMAIL_CONTAINER_TYPES]
+    return "".join(f'<tr><td style="padding:6px 0;">{html}</td></tr>' for html in cells if html)
+
+
+def _block_html(block, width: int = EMAIL_WIDTH) -> str:
+    """One block's HTML; ``width``: the most an image may take where the block stands."""
     kind = block.get("type")
     if kind == "text":
         align = _align(block.get("align"))
@@ -779,9 +910,9 @@ def _block_html(block) -> str:
         url = _safe_url(block.get("url"))
         if not url:
             return ""
-        width = block.get("width")
-        width = width if isinstance(width, int) and not isinstance(width, bool) and 0 < width <= 600 else 600
-        img = (f'<img src="{escape(url)}" alt="{escape(str(block.get("alt") or ""))}" width="{width}" '
+        given = block.get("width")
+        given = given if isinstance(given, int) and not isinstance(given, bool) and 0 < given <= 600 else width
+        img = (f'<img src="{escape(url)}" alt="{escape(str(block.get("alt") or ""))}" width="{min(given, width)}" '
                f'style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;">')
         link = _safe_url(block.get("link"))
         return f'<a href="{escape(link)}" target="_blank">{img}</a>' if link else img
@@ -799,30 +930,57 @@ def _block_html(block) -> str:
     if kind == "divider":
         return '<hr style="border:0;border-top:1px solid #dfe3ec;margin:8px 0;">'
     if kind == "spacer":
-        height = block.get("height")
-        if isinstance(height, str) and height.strip().isdigit():
-            height = int(height)
-        if not isinstance(height, int) or isinstance(height, bool):
-            height = EMAIL_SPACER_DEFAULT
-        height = min(max(height, EMAIL_SPACER_MIN), EMAIL_SPACER_MAX)
+        height = _whole(block.get("height"), EMAIL_SPACER_DEFAULT, EMAIL_SPACER_MIN, EMAIL_SPACER_MAX)
         return f'<div style="height:{height}px;line-height:{height}px;font-size:1px;">&nbsp;</div>'
+    if kind == "social":
+        links = _social_links(block)
+        if not links:
+            return ""
+        return (f'<div style="text-align:{_align(block.get("align"), "center")};">' + "".join(
+            f'<a href="{escape(url)}" target="_blank" style="display:inline-block;margin:3px;padding:6px 14px;'
+            f'border-radius:16px;background:{color};{FONT}font-size:13px;font-weight:bold;line-height:18px;'
+            f'color:#ffffff;text-decoration:none;">{escape(label)}</a>' for label, url, color in links) + "</div>")
+    if kind == "columns":
+        columns = [c if isinstance(c, list) else [] for c in block.get("columns")[:3]] \
+            if isinstance(block.get("columns"), list) else []
+        n = len(columns)
+        cells = [_inner_rows(column, COLUMN_IMAGE_WIDTHS.get(n, width)) for column in columns]
+        if not any(cells):
+            return ""
+        tds = []
+        for index, rows in enumerate(cells):
+            padding = f"padding:0 {'0' if index == n - 1 else '8px'} 0 {'0' if index == 0 else '8px'};"
+            inner = f"<table {TABLE}>{rows}</table>" if rows else "&nbsp;"
+            tds.append(f'<td class="h-col" width="{COLUMN_WIDTHS[n]}" valign="top" '
+                       f'style="width:{COLUMN_WIDTHS[n]};vertical-align:top;{padding}">{inner}</td>')
+        return f'<table {TABLE} style="width:100%;"><tr>{"".join(tds)}</tr></table>'
+    if kind == "wrapper":
+        rows = _inner_rows(block.get("blocks"), width)
+        if not rows:
+            return ""
+        background = _long_hex(block.get("background"), EMAIL_WRAPPER_BACKGROUND)
+        padding = _whole(block.get("padding"), EMAIL_WRAPPER_PADDING_DEFAULT, 0, EMAIL_WRAPPER_PADDING_MAX)
+        return (f'<table {TABLE} bgcolor="{background}" style="width:100%;background:{background};'
+                f'border-radius:6px;"><tr><td style="padding:{padding}px;"><table {TABLE}>{rows}</table>'
+                "</td></tr></table>")
     return ""
 
 
 def render_email_html(blocks, subtitle: str = "") -> str:
     """The e-mail's HTML from its blocks: a 600 px wide, table-based layout that mail
-    clients render alike; every text escaped; URLs other than http(s) dropped; the
-    subtitle as the hidden preview line inbox lists show."""
+    clients render alike (columns stack on screens narrower than 480 px); every text
+    escaped; URLs other than http(s) dropped; the subtitle as the hidden preview line inbox
+    lists show."""
     rows = []
     for block in blocks or []:
         if isinstance(block, Mapping):
             html = _block_html(block)
             if html:
-                rows.append(f'<tr><td style="padding:8px 32px;">{html}</td></tr>')
+                rows.append(f'<tr><td class="h-row" style="padding:8px 32px;">{html}</td></tr>')
     preheader = (f'<div style="display:none;max-height:0;overflow:hidden;opacity:0;">{escape(subtitle)}</div>'
                  if subtitle.strip() else "")
     return ('<!DOCTYPE html><html><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">' + EMAIL_HEAD_STYLE + '</head>'
             f'<body style="margin:0;padding:0;background:#f4f5f7;">{preheader}'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
             'style="background:#f4f5f7;"><tr><td align="center" style="padding:24px 12px;">'
@@ -834,11 +992,10 @@ def render_email_html(blocks, subtitle: str = "") -> str:
             '</table></td></tr></table></body></html>')
 
 
-def render_email_text(blocks) -> str:
-    """The plain-text part of the e-mail from its blocks."""
+def _text_parts(blocks, nested: bool = False) -> list[str]:
     parts = []
-    for block in blocks or []:
-        if not isinstance(block, Mapping):
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, Mapping) or (nested and block.get("type") in EMAIL_CONTAINER_TYPES):
             continue
         kind = block.get("type")
         if kind == "text":
@@ -851,4 +1008,20 @@ def render_email_text(blocks) -> str:
             parts.append(f"{str(block.get('text') or '').strip()}: {_safe_url(block.get('url'))}")
         elif kind == "divider":
             parts.append("-" * 40)
-    return "\n\n".join(parts)
+        elif kind == "social":
+            links = _social_links(block)
+            if links:
+                parts.append("\n".join(f"{label}: {url}" for label, url, _color in links))
+        elif kind == "columns" and isinstance(block.get("columns"), list):
+            for column in block["columns"][:3]:
+                parts += _text_parts(column, nested=True)
+        elif kind == "wrapper":
+            parts += _text_parts(block.get("blocks"), nested=True)
+    return parts
+
+
+def render_email_text(blocks) -> str:
+    """The plain-text part of the e-mail from its blocks: the texts, image descriptions,
+    "label: URL" of buttons and social links, a line of dashes for a divider; what stands
+    in columns one column after the other."""
+    return "\n\n".join(_text_parts(blocks))

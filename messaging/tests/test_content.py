@@ -429,7 +429,7 @@ def test_email_block_errors():
         "blocks[2].text": "This field is required.",
         "blocks[2].color": "Give a colour as #RRGGBB, e.g. #4f46e5.",
         "blocks[3].height": "Give a whole number from 4 to 200.",
-        "blocks[4].type": "“video” is not one of: text, image, button, divider, spacer.",
+        "blocks[4].type": "“video” is not one of: text, image, button, divider, spacer, social, columns, wrapper.",
         "blocks[5].align": "“justify” is not one of: left, center, right."}
 
 

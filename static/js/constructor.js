@@ -43,7 +43,25 @@
   const ALIGNS = ["left", "center", "right"];
   const URL_RE = /^https?:\/\/\S+$/i;
   const HEX = /^#[0-9A-Fa-f]{6}$/;
+  const HEX_ANY = /^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$/;
   const BUTTON_COLOR = "#4f46e5";
+  const SIMPLE_TYPES = ["text", "image", "button", "divider", "spacer", "social"];
+  const CONTAINER_TYPES = ["columns", "wrapper"];
+  const NETWORKS = {
+    facebook: ["Facebook", "#1877f2"], x: ["X", "#000000"], instagram: ["Instagram", "#e1306c"],
+    linkedin: ["LinkedIn", "#0a66c2"], youtube: ["YouTube", "#ff0000"], tiktok: ["TikTok", "#000000"],
+    whatsapp: ["WhatsApp", "#25d366"], telegram: ["Telegram", "#229ed9"], website: ["Website", "#4b5563"],
+  };
+  const WRAPPER_BACKGROUND = "#f4f5f7";
+  const WRAPPER_PADDING = 16;
+  const COLUMN_IMAGE_WIDTHS = { 1: 536, 2: 260, 3: 168 };
+  const COLUMN_WIDTHS = { 1: "100%", 2: "50%", 3: "33.33%" };
+  const HEAD_STYLE = "<style>@media only screen and (max-width:480px){" +
+    ".h-row{padding:8px 16px !important;}" +
+    ".h-col{display:block !important;width:100% !important;padding:0 !important;}}</style>";
+  const PREVIEW_WIDTHS = { regular: 600, wide: 800, phone: 375 };
+  const PREVIEW_HEIGHT = 480;
+  const TABLE = 'role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"';
 
   function esc(value) {
     return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -54,12 +72,42 @@
     return URL_RE.test(value) ? value : "";
   }
   function align(value, fallback) { return ALIGNS.includes(value) ? value : fallback; }
+  function isObject(v) { return !!v && typeof v === "object" && !Array.isArray(v); }
+  function longHex(value, fallback) {
+    if (typeof value !== "string" || !HEX_ANY.test(value)) return fallback;
+    return value.length === 4 ? "#" + Array.from(value.slice(1)).map((ch) => ch + ch).join("") : value;
+  }
+  function whole(value, fallback, low, high) {
+    if (typeof value === "string" && /^\d+$/.test(value.trim())) value = parseInt(value.trim(), 10);
+    if (!Number.isInteger(value)) value = fallback;
+    return Math.min(Math.max(value, low), high);
+  }
   function paragraphs(text) {
     text = String(text || "").replace(/\r\n/g, "\n").replace(/\r/g, "\n");
     return text.split(/\n[ \t]*\n/).map((p) => p.replace(/^\n+|\n+$/g, "")).filter((p) => p.trim());
   }
+  function socialLinks(b) {
+    const links = [];
+    (Array.isArray(b.links) ? b.links : []).forEach((link) => {
+      if (!isObject(link) || !Object.prototype.hasOwnProperty.call(NETWORKS, link.network)) return;
+      const url = safeUrl(link.url);
+      if (!url) return;
+      const [name, color] = NETWORKS[link.network];
+      let label = String(link.label || "").trim();
+      if (!label) label = link.network === "website" ? url.replace(/^https?:\/\//i, "").split(/[/?#]/)[0] : name;
+      links.push([label, url, color]);
+    });
+    return links;
+  }
+  function innerRows(blocks, width) {
+    return (Array.isArray(blocks) ? blocks : [])
+      .filter((b) => isObject(b) && !CONTAINER_TYPES.includes(b.type))
+      .map((b) => blockHtml(b, width)).filter((html) => html)
+      .map((html) => '<tr><td style="padding:6px 0;">' + html + "</td></tr>").join("");
+  }
 
-  function blockHtml(b) {
+  function blockHtml(b, width) {
+    width = width || 600;
     if (b.type === "text") {
       const a = align(b.align, "left");
       if (b.style === "heading") {
@@ -73,8 +121,8 @@
     if (b.type === "image") {
       const url = safeUrl(b.url);
       if (!url) return "";
-      const width = Number.isInteger(b.width) && b.width > 0 && b.width <= 600 ? b.width : 600;
-      const img = '<img src="' + esc(url) + '" alt="' + esc(String(b.alt || "")) + '" width="' + width +
+      const given = Number.isInteger(b.width) && b.width > 0 && b.width <= 600 ? b.width : width;
+      const img = '<img src="' + esc(url) + '" alt="' + esc(String(b.alt || "")) + '" width="' + Math.min(given, width) +
         '" style="display:block;max-width:100%;height:auto;border:0;margin:0 auto;">';
       const link = safeUrl(b.link);
       return link ? '<a href="' + esc(link) + '" target="_blank">' + img + "</a>" : img;
@@ -91,23 +139,49 @@
     }
     if (b.type === "divider") return '<hr style="border:0;border-top:1px solid #dfe3ec;margin:8px 0;">';
     if (b.type === "spacer") {
-      let h = b.height;
-      if (typeof h === "string" && /^\d+$/.test(h.trim())) h = parseInt(h.trim(), 10);
-      if (!Number.isInteger(h)) h = 24;
-      h = Math.min(Math.max(h, 4), 200);
+      const h = whole(b.height, 24, 4, 200);
       return '<div style="height:' + h + "px;line-height:" + h + 'px;font-size:1px;">&nbsp;</div>';
+    }
+    if (b.type === "social") {
+      const links = socialLinks(b);
+      if (!links.length) return "";
+      return '<div style="text-align:' + align(b.align, "center") + ';">' + links.map(([label, url, color]) =>
+        '<a href="' + esc(url) + '" target="_blank" style="display:inline-block;margin:3px;padding:6px 14px;' +
+        "border-radius:16px;background:" + color + ";" + FONT + "font-size:13px;font-weight:bold;line-height:18px;" +
+        'color:#ffffff;text-decoration:none;">' + esc(label) + "</a>").join("") + "</div>";
+    }
+    if (b.type === "columns") {
+      const columns = Array.isArray(b.columns) ? b.columns.slice(0, 3).map((c) => (Array.isArray(c) ? c : [])) : [];
+      const n = columns.length;
+      const cells = columns.map((column) => innerRows(column, COLUMN_IMAGE_WIDTHS[n] || width));
+      if (!cells.some((rows) => rows)) return "";
+      const tds = cells.map((rows, index) => {
+        const padding = "padding:0 " + (index === n - 1 ? "0" : "8px") + " 0 " + (index === 0 ? "0" : "8px") + ";";
+        return '<td class="h-col" width="' + COLUMN_WIDTHS[n] + '" valign="top" style="width:' + COLUMN_WIDTHS[n] +
+          ";vertical-align:top;" + padding + '">' + (rows ? "<table " + TABLE + ">" + rows + "</table>" : "&nbsp;") + "</td>";
+      });
+      return "<table " + TABLE + ' style="width:100%;"><tr>' + tds.join("") + "</tr></table>";
+    }
+    if (b.type === "wrapper") {
+      const rows = innerRows(b.blocks, width);
+      if (!rows) return "";
+      const background = longHex(b.background, WRAPPER_BACKGROUND);
+      const padding = whole(b.padding, WRAPPER_PADDING, 0, 64);
+      return "<table " + TABLE + ' bgcolor="' + background + '" style="width:100%;background:' + background + ";" +
+        'border-radius:6px;"><tr><td style="padding:' + padding + 'px;"><table ' + TABLE + ">" + rows +
+        "</table></td></tr></table>";
     }
     return "";
   }
 
   function emailHtml(blocks, subtitle) {
     subtitle = subtitle || "";
-    const rows = (blocks || []).map((b) => (b && typeof b === "object" ? blockHtml(b) : ""))
-      .filter((html) => html).map((html) => '<tr><td style="padding:8px 32px;">' + html + "</td></tr>");
+    const rows = (blocks || []).map((b) => (isObject(b) ? blockHtml(b) : ""))
+      .filter((html) => html).map((html) => '<tr><td class="h-row" style="padding:8px 32px;">' + html + "</td></tr>");
     const preheader = subtitle.trim()
       ? '<div style="display:none;max-height:0;overflow:hidden;opacity:0;">' + esc(subtitle) + "</div>" : "";
     return '<!DOCTYPE html><html><head><meta charset="utf-8">' +
-      '<meta name="viewport" content="width=device-width, initial-scale=1"></head>' +
+      '<meta name="viewport" content="width=device-width, initial-scale=1">' + HEAD_STYLE + "</head>" +
       '<body style="margin:0;padding:0;background:#f4f5f7;">' + preheader +
       '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" ' +
       'style="background:#f4f5f7;"><tr><td align="center" style="padding:24px 12px;">' +
@@ -148,15 +222,38 @@
       suggestions: list(card.suggestions).map(newSuggestion),
     });
   }
+  function newLink(l) {
+    l = obj(l);
+    return item({ network: l.network || "facebook", url: str(l.url), label: str(l.label) });
+  }
   function newBlock(b) {
     b = obj(b);
     const type = b.type || "text";
-    return item({
-      type, text: str(b.text), style: b.style || "paragraph", align: b.align || (type === "button" ? "center" : "left"),
+    const block = item({
+      type, text: str(b.text), style: b.style || "paragraph",
+      align: b.align || (type === "button" || type === "social" ? "center" : "left"),
       url: str(b.url), alt: str(b.alt), link: str(b.link), width: str(b.width),
       color: typeof b.color === "string" && HEX.test(b.color) ? b.color : BUTTON_COLOR,
       height: str(b.height === undefined || b.height === null ? 24 : b.height),
     });
+    if (type === "social") {
+      block.links = list(b.links).map(newLink);
+      if (!block.links.length && !("links" in b)) block.links.push(newLink());
+    } else if (type === "columns") {
+      block.columns = list(b.columns).map((column) => list(column).map(newBlock));
+      if (!("columns" in b)) block.columns = [[], []];
+      else if (typeof b.columns === "number") block.columns = Array.from({ length: b.columns }, () => []);
+    } else if (type === "wrapper") {
+      block.blocks = list(b.blocks).map(newBlock);
+      block.background = longHex(b.background, WRAPPER_BACKGROUND);
+      block.padding = str(b.padding === undefined || b.padding === null ? WRAPPER_PADDING : b.padding);
+    }
+    return block;
+  }
+  // the number of blocks an e-mail counts (those inside columns and wrappers too)
+  function countBlocks(blocks) {
+    return blocks.reduce((n, b) => n + 1 + (b.type === "columns" ? b.columns.reduce((m, c) => m + c.length, 0)
+      : b.type === "wrapper" ? b.blocks.length : 0), 0);
   }
 
   function normalize(kind, content) {
@@ -252,6 +349,15 @@
     else if (b.type === "image") { o.url = b.url; put(o, "alt", b.alt); put(o, "link", b.link); put(o, "width", integer(b.width)); }
     else if (b.type === "button") { o.text = b.text; o.url = b.url; o.color = b.color; o.align = b.align; }
     else if (b.type === "spacer") o.height = integer(b.height) === "" ? 24 : integer(b.height);
+    else if (b.type === "social") {
+      o.align = b.align;
+      o.links = b.links.map((l) => { const x = { network: l.network, url: l.url }; put(x, "label", l.label); return x; });
+    } else if (b.type === "columns") o.columns = b.columns.map((column) => column.map(outBlock));
+    else if (b.type === "wrapper") {
+      o.background = b.background;
+      o.padding = integer(b.padding) === "" ? WRAPPER_PADDING : integer(b.padding);
+      o.blocks = b.blocks.map(outBlock);
+    }
     return o;
   }
 
@@ -343,6 +449,8 @@
     let root = null;
     let lastField = null;
     let pickerTarget = null;
+    let drag = null; // what is being dragged: {list, index, type}; list null for a new block
+    let emailLabels = {};
     return {
       cfg: { urls: {}, limits: {}, i18n: {}, attributes: [] }, kind: "sms", c: { text: "" }, errors: {}, uid: "",
       emptyJson: "",
@@ -358,6 +466,8 @@
         this.uid = "ctor" + (++editors);
         this.errors = Object.assign({}, this.cfg.errors || {});
         this.c = normalize(this.kind, this.cfg.content);
+        const labels = root.querySelector("script[data-email-labels]");
+        if (labels) emailLabels = JSON.parse(labels.textContent);
         this.emptyJson = JSON.stringify(output(this.kind, normalize(this.kind, {})));
       },
       get L() { return this.cfg.limits; },
@@ -417,15 +527,113 @@
       optionCount() { return this.c.sections.reduce((n, s) => n + s.options.length, 0); },
 
       // e-mail
-      blockLabel(type) { return (this.cfg.i18n.blocks || {})[type] || type; },
-      addBlock(type) { this.c.blocks.push(newBlock({ type })); },
-      moveBlock(index, step) {
+      previewSize: "regular", previewBox: 0, dropAt: null, dragging: false, emailView: "blocks",
+      blockLabel(type) { return emailLabels[type] || (this.cfg.i18n.blocks || {})[type] || type; },
+      blockCount() { return countBlocks(this.c.blocks); },
+      canAdd() { return this.blockCount() < this.L.blocks; },
+      addBlock(type, target, init) {
+        if (!type || !this.canAdd()) return;
+        (target || this.c.blocks).push(newBlock(Object.assign({ type }, init)));
+      },
+      moveBlock(index, step) { this.moveIn(this.c.blocks, index, step); },
+      moveIn(target, index, step) {
         const to = index + step;
-        if (to < 0 || to >= this.c.blocks.length) return;
-        const blocks = this.c.blocks.slice();
-        const [moved] = blocks.splice(index, 1);
-        blocks.splice(to, 0, moved);
-        this.c.blocks = blocks;
+        if (to < 0 || to >= target.length) return;
+        const [moved] = target.splice(index, 1);
+        target.splice(to, 0, moved);
+      },
+      setColumns(b, n) {
+        n = Number(n);
+        while (b.columns.length < n) b.columns.push([]);
+        while (b.columns.length > n) { const gone = b.columns.pop(); b.columns[b.columns.length - 1].push(...gone); }
+      },
+      addLink(b) { if (b.links.length < this.L.social_links) b.links.push(newLink({ network: "facebook" })); },
+      // drag and drop: a block's handle (or an "Add block" button) onto a place in a list
+      dragStart(event, target, index) {
+        const b = target[index];
+        drag = { list: target, index, type: b.type };
+        event.dataTransfer.effectAllowed = "move";
+        event.dataTransfer.setData("text/plain", b.type);
+        const el = event.target.closest(".ctor-block, .ctor-layer");
+        if (el && event.dataTransfer.setDragImage) event.dataTransfer.setDragImage(el, 12, 12);
+        this.dragging = true;
+      },
+      dragNew(event, type, init) {
+        drag = { list: null, index: -1, type, init };
+        event.dataTransfer.effectAllowed = "copy";
+        event.dataTransfer.setData("text/plain", type);
+        this.dragging = true;
+      },
+      dragOver(event, target, index) {
+        // columns and wrappers go only into the body itself: elsewhere the event goes on to the
+        // block around (the body's own place for it)
+        if (!drag || (target !== this.c.blocks && CONTAINER_TYPES.includes(drag.type))) return;
+        if (!drag.list && !this.canAdd()) return;
+        event.preventDefault();
+        event.stopPropagation();
+        let at = index;
+        if (index < target.length) {
+          const box = event.currentTarget.getBoundingClientRect();
+          if (event.clientY > box.top + box.height / 2) at = index + 1;
+        }
+        event.dataTransfer.dropEffect = drag.list ? "move" : "copy";
+        if (!this.dropAt || this.dropAt.list !== target || this.dropAt.index !== at) this.dropAt = { list: target, index: at };
+      },
+      dropHere(event) {
+        if (!drag || !this.dropAt) return;
+        event.preventDefault();
+        event.stopPropagation();
+        const target = this.dropAt.list;
+        let at = this.dropAt.index;
+        if (drag.list) {
+          const [moved] = drag.list.splice(drag.index, 1);
+          if (drag.list === target && drag.index < at) at -= 1;
+          target.splice(at, 0, moved);
+        } else if (this.canAdd()) target.splice(at, 0, newBlock(Object.assign({ type: drag.type }, drag.init)));
+        this.dragEnd();
+      },
+      dragEnd() { drag = null; this.dropAt = null; this.dragging = false; },
+      dropMark(target, index) {
+        const d = this.dropAt;
+        if (!d || d.list !== target) return "";
+        return d.index === index ? "drop-before" : (d.index === index + 1 && index === target.length - 1 ? "drop-after" : "");
+      },
+      isDragged(target, index) { return this.dragging && !!drag && drag.list === target && drag.index === index; },
+      // the Layers view: the outline of the blocks; a click shows the block's properties
+      blockSummary(b) {
+        let text = "";
+        if (b.type === "text" || b.type === "button") text = b.text;
+        else if (b.type === "image") text = b.alt || str(b.url).split(/[?#]/)[0].split("/").pop();
+        else if (b.type === "social") text = b.links.map((l) => l.label || (NETWORKS[l.network] || [l.network])[0]).join(", ");
+        else if (b.type === "spacer") text = str(b.height) + " px";
+        else if (b.type === "wrapper") text = b.background;
+        text = str(text).replace(/\s+/g, " ").trim();
+        return text.length > 48 ? text.slice(0, 47) + "…" : text;
+      },
+      hasErrorsUnder(path) {
+        return Object.keys(this.errors).some((k) => k === path || k.startsWith(path + ".") || k.startsWith(path + "["));
+      },
+      showBlock(path) {
+        this.emailView = "blocks";
+        this.$nextTick(() => {
+          const el = root.querySelector('[data-block-path="' + path + '"]');
+          if (!el) return;
+          el.scrollIntoView({ block: "nearest" });
+          const field = el.querySelector("input:not([type=hidden]), textarea, select");
+          if (field) field.focus({ preventScroll: true });
+        });
+      },
+      // the preview: regular (600 px), wide (800 px) or smartphone (375 px) screens, scaled to fit
+      previewWidth() { return PREVIEW_WIDTHS[this.previewSize] || 600; },
+      previewScale() { return this.previewBox ? Math.min(1, this.previewBox / this.previewWidth()) : 1; },
+      frameStyle() {
+        const scale = this.previewScale();
+        return "width:" + this.previewWidth() + "px;height:" + Math.round(PREVIEW_HEIGHT / scale) + "px;" +
+          "transform:scale(" + scale.toFixed(4) + ");";
+      },
+      watchPreview(el) {
+        this.previewBox = el.clientWidth;
+        if (window.ResizeObserver) new ResizeObserver(() => { this.previewBox = el.clientWidth; }).observe(el);
       },
       emailPreview() {
         const o = this.output();
