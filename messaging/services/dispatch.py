@@ -8,7 +8,6 @@ message is never claimed twice; a claim left by a dead worker is settled by ``re
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -254,9 +253,7 @@ def settle(gateway: Gateway, outbound: list[OutboundMessage], results: list[Send
                               provider_message_id=result.provider_message_id, at=now))
     with transaction.atomic():
         changed = apply_updates(updates, claimed=True)
-        prior = [dataclasses.replace(c, status=MessageStatus.SUBMITTED, provider_status=submits[c.id].provider_status,
-                                     error_code="", error_text="", late=False)
-                 for c in changed if c.id in submits]
+        prior = [c.submitted(submits[c.id].provider_status) for c in changed if c.id in submits]
         if len(changed) < len(outbound):
             # Re-queued rows, and rows a report had already moved on, are released too.
             Message.objects.filter(pk__any=[m.id for m in outbound], in_flight_since__isnull=False).update(

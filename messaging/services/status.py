@@ -54,6 +54,14 @@ class Changed:
     late: bool = False
     old_status: str = ""   # the status it moved from ("" when unknown)
 
+    def submitted(self, provider_status: str) -> Changed:
+        """The submit this change skipped over (a delivery report applied with its submit),
+        for the history and the webhooks (a keyword call: ``dataclasses.replace`` costs ~5 µs)."""
+        return Changed(id=self.id, company_id=self.company_id, plan_id=self.plan_id, step=self.step,
+                       channel=self.channel, address=self.address, source=self.source, source_id=self.source_id,
+                       status=MessageStatus.SUBMITTED, error_code="", error_text="",
+                       provider_status=provider_status, at=self.at, late=False, old_status=self.old_status)
+
 
 def _collapse(updates: list[Update]) -> list[Update]:
     """One update per message: the highest rank; among equal ranks the first one."""

@@ -73,6 +73,17 @@ def test_any_lookup_matches_awkward_text_exactly(contacts):
     assert not Contact.objects.filter(mno__any=['say \\"hi\\"', "a", "b"]).exists()
 
 
+def test_any_lookup_prepares_values_that_are_not_already_keys(contacts):
+    """Ids of the key's own type go as they are; others are prepared as ``__in`` does."""
+    ids = [contacts[1].pk, contacts[4].pk]
+    assert set(Contact.objects.filter(pk__any=[str(i) for i in ids])) == {contacts[1], contacts[4]}
+    assert set(Contact.objects.filter(pk__any=(ids[0], None, str(ids[1])))) == {contacts[1], contacts[4]}
+    message = Message.objects.create(company_id=contacts[0].company_id, channel=1, address="+34600000000",
+                                     source="api", status=MessageStatus.QUEUED)
+    assert list(Message.objects.filter(pk__any=[message.pk])) == [message]
+    assert list(Message.objects.filter(pk__any=[str(message.pk)])) == [message]
+
+
 def test_any_lookup_on_a_foreign_key(contacts):
     from contacts.models import Tag
 
