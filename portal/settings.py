@@ -354,7 +354,10 @@ HERALD_IMPORT_SYNC_CHECK_ROWS = int(env("HERALD_IMPORT_SYNC_CHECK_ROWS", "5000")
 # Mass edit (spec P§6.5): larger selections are edited by a worker, with a progress page.
 HERALD_ENCRYPTION_KEYS = env_list("HERALD_ENCRYPTION_KEYS")  # Fernet keys, newest first; default: derived from SECRET_KEY
 # Messaging engine (docs/messaging.md)
-HERALD_DISPATCH_BATCH = int(env("HERALD_DISPATCH_BATCH", "500"))  # messages claimed per provider call
+# Messages claimed per provider call (also capped by the driver's ``max_batch`` and one second
+# of the gateway's TPS). Each batch has ~12 ms of fixed cost (about fifteen statements and two
+# commits): 1,000 sends a simulator broadcast with ~20 % less CPU than 500 (D82).
+HERALD_DISPATCH_BATCH = int(env("HERALD_DISPATCH_BATCH", "1000"))
 HERALD_DISPATCH_SLICE_SECONDS = float(env("HERALD_DISPATCH_SLICE_SECONDS", "5"))  # one dispatch task's run
 HERALD_INFLIGHT_TIMEOUT_SECONDS = int(env("HERALD_INFLIGHT_TIMEOUT_SECONDS", "300"))  # claim of a dead worker
 HERALD_FALLBACK_BATCH = int(env("HERALD_FALLBACK_BATCH", "5000"))  # plans advanced per sweep statement

@@ -142,9 +142,10 @@ def test_the_recovery_task_also_matches_pending_reports(company, die_after, keep
 
 
 def test_many_messages_of_a_dead_worker_each_reach_exactly_one_final_state(company, tmp_path, die_after,
-                                                                            keep_id_clock):
+                                                                            keep_id_clock, settings):
     """A small version of the kill -9 scenario: 1,200 messages, the worker dies in the middle
     of the second batch; recovery, then dispatch again."""
+    settings.HERALD_DISPATCH_BATCH = 500  # three batches: one sent, one cut short, one left
     ledger = tmp_path / "ledger.txt"
     gateway = f.gateway(settings={"seed": 1, "ledger": str(ledger), "deliver_rate": 0.8})
     messages = f.queued(gateway, company, 1200)
