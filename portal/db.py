@@ -16,8 +16,7 @@ from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.lookups import In
 
-_BARE = (int, uuid.UUID)  # their text form needs no quotes in an array (bool is an int: it says True)
-_QUOTED = (str, decimal.Decimal, bool, float)
+_QUOTED = (decimal.Decimal, bool, float)
 
 
 def array_param(values: list):
@@ -36,10 +35,14 @@ def array_param(values: list):
     for value in values:
         if value is None:
             parts.append("NULL")
-        elif isinstance(value, _BARE) and not isinstance(value, bool):
+        elif isinstance(value, uuid.UUID):
             parts.append(str(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            parts.append(int.__repr__(value))  # the digits, also for an int enum
         else:
-            if isinstance(value, _QUOTED):
+            if isinstance(value, str):
+                text = str.__str__(value)  # the text, also for a str enum
+            elif isinstance(value, _QUOTED):
                 text = str(value)
             elif isinstance(value, (datetime.datetime, datetime.date)):
                 text = value.isoformat()

@@ -65,6 +65,24 @@ def test_an_array_parameter_gives_back_every_value_as_it_was(postgresql):
     assert array_param([b"bytes"]) == [b"bytes"]  # a type it does not know: left to psycopg
 
 
+def test_an_array_parameter_writes_enum_members_as_their_values(postgresql):
+    import enum
+
+    from messaging.models import MessageStatus, Priority
+
+    class Plain(str, enum.Enum):  # noqa: UP042 - str() of such a member is "Plain.A", not its value
+        A = "a-value"
+
+    class Number(enum.IntEnum):
+        TWO = 2
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT unnest(%s::text[])", [array_param([MessageStatus.QUEUED, Plain.A, None])])
+        assert [row[0] for row in cursor.fetchall()] == ["queued", "a-value", None]
+        cursor.execute("SELECT unnest(%s::int[])", [array_param([Priority.HIGH, Number.TWO, 3])])
+        assert [row[0] for row in cursor.fetchall()] == [int(Priority.HIGH), 2, 3]
+
+
 def test_any_lookup_matches_awkward_text_exactly(contacts):
     for contact, mno in zip(contacts, AWKWARD, strict=False):
         contact.mno = mno or ""
