@@ -58,6 +58,7 @@ def prepare(contacts: int):
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE messaging_message, messaging_deliveryplan, messaging_attempt, messaging_statusevent,"
+                       " messaging_claim, messaging_stepchain,"
                        " messaging_pendingreport, messaging_sourcecounter, messaging_heldsource CASCADE")
         for company_id in Company.objects.filter(name="Bench broadcast").values_list("pk", flat=True):
             cursor.execute("DELETE FROM contacts_contacttag WHERE tag_id IN (SELECT id FROM contacts_tag"

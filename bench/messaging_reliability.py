@@ -107,7 +107,7 @@ def main():
     print(f"  Redis killed at {sent():,} sent")
     time.sleep(1.0)
     redis = subprocess.Popen(redis_args, stdout=subprocess.DEVNULL)
-    while Message.objects.filter(company=company, status=MessageStatus.QUEUED, in_flight_since__isnull=True).exists():
+    while Message.objects.filter(company=company, status=MessageStatus.QUEUED, claim__isnull=True).exists():
         time.sleep(0.5)
     worker.send_signal(signal.SIGTERM)
     worker.wait()
@@ -124,7 +124,7 @@ def main():
     checks = {
         "one message per recipient": messages.count() == args.messages,
         "none queued": not messages.filter(status=MessageStatus.QUEUED).exists(),
-        "none in flight": not messages.filter(in_flight_since__isnull=False).exists(),
+        "none in flight": not messages.filter(claim__isnull=False).exists(),
         "provider got no message twice": len(received) == len(set(received)),
         "every message the provider got is delivered": set(received) == delivered,
         "every message delivered": len(delivered) == args.messages,

@@ -5,6 +5,7 @@
 * ``StatusEvent`` — the status history of a message (every applied change, raw code kept).
 * ``DeliveryPlan`` — one recipient's fallback chain (steps, current step, deadline, outcome);
   a broadcast's recipients and an ``/omnimessages`` call are plans.
+* ``StepChain`` — the steps a source's plans share (a broadcast run's), stored once.
 * ``SenderId`` — a company's sender identity on a channel (only *Active* ones send).
 * ``Gateway`` — a provider connection for one channel, with routing conditions and a TPS.
 * ``PendingReport`` — a delivery report that arrived before its message knew its provider id.
@@ -150,7 +151,6 @@ class Message(TenantModel):
     late = models.BooleanField(_("late report"), default=False,
                                help_text=_("A report arrived after the fallback chain had moved on."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    in_flight_since = models.DateTimeField(null=True, blank=True)  # claimed by a dispatcher
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     seen_at = models.DateTimeField(_("seen"), null=True, blank=True)
@@ -168,15 +168,13 @@ class Message(TenantModel):
         verbose_name_plural = _("messages")
         indexes = [
             models.Index(fields=["company", "-id"], name="message_company_recent"),
-            # The dispatch queue: queued, not yet claimed, per gateway, priority first, in
-            # order (claims read it without sorting); and per company (fair shares).
+            # The dispatch queue: queued, per gateway, priority first, in order (claims read
+            # it without sorting); and per company (fair shares). A claimed message stays in
+            # it until its settle (``Claim``: a claim writes no new message row).
             models.Index(fields=["gateway", "-priority", "id"], name="message_dispatch_queue",
-                         condition=Q(status="queued", in_flight_since__isnull=True, held=False)),
+                         condition=Q(status="queued", held=False)),
             models.Index(fields=["gateway", "company", "-priority", "id"], name="message_dispatch_company",
-                         condition=Q(status="queued", in_flight_since__isnull=True, held=False)),
-            # Claims left behind by a worker that died.
-            models.Index(fields=["in_flight_since"], name="message_in_flight",
-                         condition=Q(in_flight_since__isnull=False)),
+                         condition=Q(status="queued", held=False)),
             models.Index(fields=["gateway", "provider_message_id"], name="message_provider_id",
                          condition=~Q(provider_message_id="")),
             # Messages of paused sources (the safety net finds a release a lost task left
@@ -194,9 +192,27 @@ class Message(TenantModel):
         return f"{self.get_channel_display()} {self.direction.upper()} {self.address} ({self.status})"
 
 
+class Claim(models.Model):
+    """A queued message a dispatcher has taken and is sending (D85): committed before the
+    provider call, deleted by the settle that applies the call's outcome. While it exists no
+    other dispatcher takes the message; one older than ``HERALD_INFLIGHT_TIMEOUT_SECONDS``
+    was left by a worker that died and is settled by ``dispatch.recover``. A narrow row of its
+    own rather than a column of the message: marking a claim on the message rewrote the
+    message row with its eight index entries (~15 µs a message), a claim row costs ~2 µs to
+    write and delete."""
+
+    message = models.OneToOneField(Message, primary_key=True, on_delete=models.CASCADE, related_name="claim",
+                                   db_constraint=False)
+    gateway_id = models.BigIntegerField()
+    since = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.message_id} claimed at {self.since:%Y-%m-%d %H:%M:%S}"
+
+
 class Attempt(models.Model):
     """One call to a provider for one message, written with its outcome. The claim
-    (``Message.in_flight_since``) is what is committed before the call; an attempt cut
+    (``Claim``) is what is committed before the call; an attempt cut
     short by a crash is written by the recovery sweep, with what is known."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts", db_index=False,
@@ -253,6 +269,29 @@ class PlanState(models.TextChoices):
     CANCELED = "canceled", _("Canceled")
 
 
+class StepChain(TenantModel):
+    """The steps of a source's plans, stored once (D83): a broadcast run's recipients all
+    follow the same chain, so their plans point here instead of each carrying a copy of the
+    steps (~630 bytes a plan, written with every plan and rewritten with every update of
+    one). One chain per source; never changed or deleted once plans use it (it goes with
+    its company)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+",
+                                db_constraint=False)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    source_id = models.BigIntegerField()
+    steps = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="stepchain_source_once")]
+
+    def __str__(self):
+        return f"{self.source} {self.source_id}: {len(self.steps)} steps"
+
+
 class DeliveryPlan(TenantModel):
     """One recipient's fallback chain (spec §0.5, §4.3): the ordered steps, the step in
     progress, its deadline, and the outcome.
@@ -273,7 +312,11 @@ class DeliveryPlan(TenantModel):
     address = models.CharField(max_length=320, blank=True, default="")  # when sent to a bare number
     source = models.CharField(max_length=12, choices=Source.choices)
     source_id = models.BigIntegerField(null=True, blank=True)
-    steps = models.JSONField(default=list)
+    steps = models.JSONField(default=list)  # its own steps; empty when it follows ``chain``
+    # The shared steps of a broadcast's plans (D83). Chains are deleted only with their
+    # company, whose plans go too: no index, no cascade to look for.
+    chain = models.ForeignKey(StepChain, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+                              db_constraint=False, db_index=False)
     current_step = models.PositiveSmallIntegerField(null=True, blank=True)
     current_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                         db_constraint=False)
@@ -293,12 +336,25 @@ class DeliveryPlan(TenantModel):
 
     objects = TenantManager()
 
+    def step_list(self) -> list[dict]:
+        """The plan's steps: its own, or its chain's (``sending.attach_chains`` loads the
+        chains of a batch of plans in one query)."""
+        if self.steps or self.chain_id is None:
+            return self.steps
+        return self.chain.steps
+
     class Meta:
         ordering = ["-id"]
         indexes = [
-            # The fallback sweep: active plans by deadline.
-            models.Index(fields=["deadline"], name="plan_deadline", condition=Q(state="active")),
-            models.Index(fields=["source", "source_id", "state"], name="plan_source"),
+            # The fallback sweep: active plans by deadline. Only plans waiting for one have an
+            # entry (a plan gets its deadline when its step's message is submitted; one that
+            # succeeds at once never does).
+            models.Index(fields=["deadline"], name="plan_deadline",
+                         condition=Q(state="active", deadline__isnull=False)),
+            # A source's plans still going (pause / stop walk them; the beat asks whether a
+            # stopped run has any left). Finished plans leave it: their update writes no entry.
+            models.Index(fields=["source", "source_id", "id"], name="plan_live",
+                         condition=Q(state__in=["pending", "active"])),
             # A broadcast's recipient table, in resolution order, paged.
             models.Index(fields=["source", "source_id", "id"], name="plan_source_order"),
             # Deleting an API key clears it on its plans.

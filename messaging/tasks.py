@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from messaging.models import Gateway, Message, MessageStatus
+from messaging.models import Gateway
 from messaging.providers.base import Report
 
 
@@ -17,8 +17,8 @@ def dispatch_gateway(gateway_id: int) -> int:
 
     dispatch.kicked(gateway_id, Priority.BULK)
     sent = dispatch.run(gateway_id)
-    if sent and not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) and Message.objects.filter(
-            gateway_id=gateway_id, status=MessageStatus.QUEUED, in_flight_since__isnull=True, held=False).exists():
+    if sent and not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) and dispatch.unclaimed_queue(
+            gateway_id).exists():
         dispatch_gateway.delay(gateway_id)
     return sent
 

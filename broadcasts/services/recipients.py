@@ -107,7 +107,7 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
     """Make the delivery plans of a running broadcast, batch after batch, until every
     recipient has one or the broadcast is paused / stopped. Returns the broadcast's status.
     Safe to call twice at once: each batch locks the broadcast row first."""
-    from messaging.services.sending import create_plans
+    from messaging.services.sending import chain_for, create_plans
 
     batch = batch_size or settings.HERALD_BROADCAST_BATCH
     first = Broadcast.objects.select_related("company").get(pk=broadcast_id)
@@ -121,6 +121,7 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
         Broadcast.objects.filter(pk=first.pk).update(
             phones_resolved=True, estimated_contacts=count(first.company, first.recipients))
     query = recipients_query(first.company, first.recipients).order_by("pk")
+    chain = None
     while True:
         cache.set(resolving_key(broadcast_id), "running", RESOLVING_TTL)
         with memory.paused(), transaction.atomic():
@@ -138,11 +139,15 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
                 tally.add(Source.BROADCAST, broadcast.pk, counters.PLAN, PlanState.UNSUCCESSFUL, len(chunk) - capable)
                 tally.flush()
             elif chunk:
-                steps = broadcast.steps
                 if broadcast.rcs_check:
                     check_rcs(broadcast.company, chunk)
-                    steps = [dict(s, rcs_check=True) if int(s["channel"]) == Channel.RCS else s for s in steps]
-                create_plans(company=broadcast.company, contacts=chunk, steps=steps,
+                if chain is None:  # the run's steps, stored once for all its plans (D83)
+                    steps = broadcast.steps
+                    if broadcast.rcs_check:
+                        steps = [dict(s, rcs_check=True) if int(s["channel"]) == Channel.RCS else s for s in steps]
+                    chain = chain_for(company=broadcast.company, source=Source.BROADCAST, source_id=broadcast.pk,
+                                      steps=steps)
+                create_plans(company=broadcast.company, contacts=chunk, chain=chain,
                              source=Source.BROADCAST, source_id=broadcast.pk)
             if chunk:
                 broadcast.resolved_through = chunk[-1].pk

@@ -13,6 +13,7 @@ from messaging.models import DeliveryPlan, Message, MessageStatus, PlanState, So
 from messaging.services import dispatch
 from messaging.tests import factories as mf
 from messaging.tests.factories import fake_provider as fake_provider_fixture  # noqa: F401 - registers "fake"
+from messaging.tests.factories import keep_id_clock  # noqa: F401 - a fixture
 from portal.audit import Actor
 
 
@@ -291,3 +292,45 @@ def test_retries_of_a_paused_broadcast_wait_and_those_of_a_stopped_one_end(compa
     with run_commits():
         runs.stop(actor=_actor(admin_user), broadcast=b)
     assert Message.objects.filter(source_id=b.pk, status=MessageStatus.SKIPPED, error_code="canceled").count() == 4
+
+
+@pytest.mark.usefixtures("fake_provider_fixture", "keep_id_clock")
+def test_a_runs_plans_share_one_stored_chain_and_fall_back_from_it(company, admin_user, run_commits):
+    """D83: the run's steps are stored once (the plans point to them), across resolution
+    batches; a plan read back from the database (the deadline sweep) still finds its next
+    step there."""
+    from datetime import timedelta
+
+    import time_machine
+
+    from messaging.models import StepChain
+    from messaging.services import fallback
+    from portal.channel_types import Channel
+
+    mf.gateway(channel=Channel.RCS, provider="fake")  # submits, never reports: step 1 times out
+    mf.gateway(channel=Channel.SMS)
+    mf.sender_id(company, "BOT", channel=Channel.RCS)
+    mf.sender_id(company, "HERALD")
+    people = mf.contacts(company, 5)
+    steps = [bf.step(Channel.RCS, sender="BOT", content={"type": "text", "text": "Hi"}, timeout=60),
+             bf.step(Channel.SMS, text="Hi {{attribute.name}}, by SMS")]
+    b = bf.broadcast(company, recipients={"phones": [c.phone for c in people]}, steps=steps)
+    with run_commits():
+        runs.launch(actor=_actor(admin_user), broadcast=b)
+        recipients.resolve(b.pk, batch_size=2)  # three batches
+    (chain,) = StepChain.objects.filter(company=company)
+    assert (chain.source, chain.source_id, chain.steps) == (Source.BROADCAST, b.pk, steps)
+    plans = DeliveryPlan.objects.filter(source=Source.BROADCAST, source_id=b.pk)
+    assert plans.count() == 5
+    assert list(plans.values_list("chain_id", "steps")) == [(chain.pk, [])] * 5  # no copy per recipient
+    deadline = plans.first().deadline
+    with time_machine.travel(deadline + timedelta(seconds=1), tick=False), run_commits():
+        assert fallback.sweep() == 5
+    second = Message.objects.filter(company=company, step=1).order_by("contact_id")
+    assert [(m.channel, m.content["text"]) for m in second] == [
+        (Channel.SMS, f"Hi {c.attributes.get('name', '')}, by SMS") for c in sorted(people, key=lambda c: c.pk)]
+    assert stats_successful(b) == 5
+
+
+def stats_successful(b):
+    return statistics(b)["successful"]

@@ -395,7 +395,7 @@ class PlanOutput(serializers.Serializer):
     @extend_schema_field(StepOutput(many=True))
     def get_steps(self, plan):
         steps = []
-        for number, step in enumerate(plan.steps or [], start=1):
+        for number, step in enumerate(plan.step_list() or [], start=1):
             template_id = step.get("template_id")
             steps.append({
                 "step": number, "channel": step.get("channel"), "senderId": step.get("sender") or "",

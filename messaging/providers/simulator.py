@@ -144,13 +144,13 @@ class SimulatorProvider(Provider):
     def after_submit(self, results) -> None:
         """Send the later reports: seen and replies, and delivery reports when they have a
         delay (through a delayed task per batch, never one per message)."""
-        if not results:
-            return
+        delay = float(self.settings.get("report_delay") or 0)
+        if not results or (delay <= 0 and not self._rate("seen_rate", 0.0) and not self._rate("reply_rate", 0.0)):
+            return  # the delivery reports went inline with the submit, and there is nothing else
         from messaging import tasks
         from messaging.services.intake import apply_reports, receive_inbound
 
         delivery, seen, replies = self.reports_for(results)
-        delay = float(self.settings.get("report_delay") or 0)
         if delay <= 0:
             delivery = []  # applied inline with the submit
         seen_delay = delay + float(self.settings.get("seen_delay") or 0)

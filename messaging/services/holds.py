@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from messaging.models import (
     STATUS_RANK,
+    Claim,
     DeliveryPlan,
     HeldSource,
     Message,
@@ -125,7 +126,7 @@ def apply_hold(source: str, source_id: int, *, batch: int = BATCH) -> int:
             after, ids = _current_messages(source, source_id, after, batch)
             if not after:
                 return flagged
-            flagged += Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
+            flagged += Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, claim__isnull=True,
                                               held=False).update(held=True)
 
 
@@ -234,7 +235,7 @@ def requeued(message_ids) -> None:
     ids = list(message_ids)
     if not ids:
         return
-    queued = Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True,
+    queued = Message.objects.filter(pk__any=ids, status=MessageStatus.QUEUED, claim__isnull=True,
                                     source__in=counters.COUNTED_SOURCES, source_id__isnull=False)
     pairs = set(queued.values_list("source", "source_id").distinct().order_by())
     if not pairs:
@@ -267,10 +268,16 @@ def cancel(source: str, source_id: int) -> dict:
             message_ids = [m for _pk, _step, m in plans if m is not None]
             # Only messages nobody has claimed: a claimed one is with a provider (or about
             # to be) and finishes normally; its plan still ends canceled. Rows a dispatcher
-            # holds are skipped, never waited for (it locks messages before plans).
-            skipped = list(Message.objects.select_for_update(skip_locked=True)
-                           .filter(pk__any=message_ids, status=MessageStatus.QUEUED, in_flight_since__isnull=True)
+            # is claiming are skipped, never waited for (it locks messages before plans).
+            # Claims are read again once the rows are locked: one committed between this
+            # statement's snapshot and its lock would not show in the first read, and no new
+            # one can be made on a row locked here.
+            skipped = list(Message.objects.select_for_update(skip_locked=True, of=("self",))
+                           .filter(pk__any=message_ids, status=MessageStatus.QUEUED, claim__isnull=True)
                            .values_list("pk", "step"))
+            if skipped:
+                taken = set(Claim.objects.filter(pk__any=[pk for pk, _s in skipped]).values_list("pk", flat=True))
+                skipped = [(pk, step) for pk, step in skipped if pk not in taken]
             if skipped:
                 _skip_canceled([pk for pk, _s in skipped], now)
             DeliveryPlan.objects.filter(pk__any=[p[0] for p in plans]).update(

@@ -25,6 +25,7 @@ from messaging.models import (
     SenderId,
     SkipReason,
     Source,
+    StepChain,
     TrafficType,
     WaitFor,
 )
@@ -266,14 +267,22 @@ def send_plans_bulk(*, company, contacts, steps: list[StepSpec], source: str, so
         made += len(chunk)
 
 
-def create_plans(*, company, contacts: list[Contact], steps: list[dict], source: str, source_id=None) -> list:
-    """One plan per contact with these (already validated) steps, started at once, in the
-    caller's transaction. Returns the plans."""
+def create_plans(*, company, contacts: list[Contact], steps: list[dict] | None = None, source: str,
+                 source_id=None, chain: StepChain | None = None) -> list:
+    """One plan per contact with these (already validated) steps — or following ``chain``,
+    which stores them once for all — started at once, in the caller's transaction. Returns
+    the plans."""
     cache_contact = DeliveryPlan._meta.get_field("contact").set_cached_value
+    cache_chain = DeliveryPlan._meta.get_field("chain").set_cached_value
+    own = [] if chain is not None else steps
+    chain_id = chain.pk if chain is not None else None
     plans = []
     for c in contacts:
-        plan = _new_plan(company_id=company.pk, contact_id=c.pk, source=source, source_id=source_id, steps=steps)
+        plan = _new_plan(company_id=company.pk, contact_id=c.pk, source=source, source_id=source_id, steps=own,
+                         chain_id=chain_id)
         cache_contact(plan, c)
+        if chain is not None:
+            cache_chain(plan, chain)
         plans.append(plan)
     if connection.vendor == "postgresql":
         # Keys first, rows last: the plans are written once, already started (the foreign
@@ -286,10 +295,30 @@ def create_plans(*, company, contacts: list[Contact], steps: list[dict], source:
     return plans
 
 
+def chain_for(*, company, source: str, source_id: int, steps: list[dict]) -> StepChain:
+    """The source's chain (made on first use): its plans share these steps (D83). Call in a
+    transaction that serialises the source's plan making (the resolver locks its broadcast)."""
+    chain = StepChain.objects.filter(source=source, source_id=source_id).first()
+    if chain is None:
+        chain = StepChain.objects.create(company=company, source=source, source_id=source_id, steps=steps)
+    return chain
+
+
+def attach_chains(plans: list[DeliveryPlan]) -> None:
+    """Load the chains of plans that follow one, one query for the batch (``step_list``)."""
+    field = DeliveryPlan._meta.get_field("chain")
+    wanted = {p.chain_id for p in plans if p.chain_id is not None and not p.steps and not field.is_cached(p)}
+    if not wanted:
+        return
+    chains = StepChain.objects.in_bulk(wanted)
+    for plan in plans:
+        if plan.chain_id in chains and not field.is_cached(plan):
+            field.set_cached_value(plan, chains[plan.chain_id])
+
+
 # --- starting steps (shared by sending and the fallback engine) ----------------------------
 
-def _step(plan: DeliveryPlan, index: int) -> StepSpec:
-    data = plan.steps[index]
+def _step(data: dict) -> StepSpec:
     return StepSpec(channel=int(data["channel"]), sender=data.get("sender") or "", content=data.get("content"),
                     template_id=data.get("template_id"), params=data.get("params") or {},
                     wait_for=data.get("wait_for") or WaitFor.DELIVERY, timeout=int(data.get("timeout") or 600))
@@ -304,6 +333,15 @@ class _StepContext:
         self.templates: dict[tuple, object] = {}
         self.opted_out: dict[tuple, set[int]] = {}
         self.push: dict[tuple[int, int], str] = {}
+        self._steps: dict[int, tuple[dict, StepSpec]] = {}
+
+    def step(self, data: dict) -> StepSpec:
+        """The step of a stored step dict, parsed once per batch (a broadcast's plans share
+        their chain's dicts). Read-only for the caller."""
+        entry = self._steps.get(id(data))
+        if entry is None or entry[0] is not data:
+            entry = self._steps[id(data)] = (data, _step(data))
+        return entry[1]
 
     def router(self, company_id: int) -> Router:
         if company_id not in self.routers:
@@ -330,7 +368,7 @@ def _prefetch(ctx: _StepContext, work: list[tuple[DeliveryPlan, int]]) -> None:
     push_contacts: set[int] = set()
     for plan, index in work:
         if plan.contact_id:
-            step = plan.steps[index]
+            step = plan.step_list()[index]
             groups[(plan.company_id, int(step["channel"]), step.get("sender") or "")].add(plan.contact_id)
             if int(step["channel"]) in (Channel.PUSH, Channel.MOBILE_PUSH):
                 push_contacts.add(plan.contact_id)
@@ -342,8 +380,7 @@ def _prefetch(ctx: _StepContext, work: list[tuple[DeliveryPlan, int]]) -> None:
             ctx.push.setdefault((contact_id, channel), token)
 
 
-def _address(ctx: _StepContext, plan: DeliveryPlan, channel: int) -> str:
-    contact = plan.contact
+def _address(ctx: _StepContext, plan: DeliveryPlan, contact: Contact | None, channel: int) -> str:
     if contact is None:
         if channel == Channel.EMAIL:
             return plan.address if "@" in plan.address else ""
@@ -360,8 +397,7 @@ def _address(ctx: _StepContext, plan: DeliveryPlan, channel: int) -> str:
 
 
 def _facts(plan: DeliveryPlan) -> tuple[str, str]:
-    if plan.contact is not None:
-        return plan.contact.country, plan.contact.mno
+    """The country and MNO of a plan sent to a bare number (a contact's are on the contact)."""
     if plan.address.startswith("+"):
         try:
             phone = normalize(plan.address)
@@ -376,56 +412,58 @@ _new_plan = instance_factory(DeliveryPlan)
 
 
 def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
-    step = _step(plan, index)
+    data = plan.step_list()[index]
+    step = ctx.step(data)
     channel = step.channel
-    message = _new_message(company_id=plan.company_id, contact_id=plan.contact_id, channel=channel,
-                           direction=Direction.MT, source=plan.source, source_id=plan.source_id, plan_id=plan.pk,
-                           step=index, traffic_type=TrafficType.API if plan.source == Source.API else TrafficType.A2P,
-                           priority=Priority.HIGH if plan.source in PRIORITY_SOURCES else Priority.BULK)
-    message.address = _address(ctx, plan, channel)
-
-    def skip(reason: SkipReason) -> Message:
-        message.status, message.status_rank = MessageStatus.SKIPPED, 50
-        message.error_code, message.error_text = reason.value, str(reason.label)
-        message.finished_at = timezone.now()
-        return message
-
-    sender = ctx.sender(plan.company_id, channel, step.sender) if step.sender else None
-    message.sender_id_id = sender.pk if sender is not None else None
-    message.sender = step.sender
+    company_id, contact_id, source = plan.company_id, plan.contact_id, plan.source
+    contact = plan.contact if contact_id is not None else None
+    sender = ctx.sender(company_id, channel, step.sender) if step.sender else None
     if step.template_id is not None:
-        template = ctx.template(plan.company_id, step.template_id)
+        template = ctx.template(company_id, step.template_id)
         raw = dict(template.content) if template is not None else {}
     else:
         raw = dict(step.content or {})
     missing: list[str] = []
-    content = render_content(raw, build_values(plan.contact, step.params), missing)
+    content = render_content(raw, build_values(contact, step.params), missing)
     if missing:
         content["missing"] = missing
-    message.content = content
+    encoding, segments = "", 1
     if channel in (Channel.SMS, Channel.TTS) or "text" in content:
         info = sms.analyze(str(content.get("text") or ""))
         if channel == Channel.SMS:
-            message.encoding, message.segments = info.encoding, max(info.segments, 1)
-    if not message.address:
-        return skip(SkipReason.NO_ADDRESS)
-    if step.sender and sender is None:
-        return skip(SkipReason.NO_SENDER)
-    if plan.contact_id and plan.contact_id in ctx.opted_out.get((plan.company_id, channel, step.sender), ()):
-        return skip(SkipReason.OPTED_OUT)
-    if (channel == Channel.RCS and plan.steps[index].get("rcs_check") and plan.contact is not None
-            and plan.contact.rcs_capable is False):
-        return skip(SkipReason.NOT_RCS_CAPABLE)
-    if not any(str(v).strip() for k, v in content.items() if k != "missing"):
-        return skip(SkipReason.EMPTY)
-    country, mno = _facts(plan)
-    gateway = ctx.router(plan.company_id).route(channel, country=country, mno=mno, sender=step.sender)
-    if gateway is None:
-        return skip(SkipReason.NO_ROUTE)
-    message.gateway_id = gateway.pk
-    if not message.sender:
-        message.sender = gateway.default_from
-    return message
+            encoding, segments = info.encoding, max(info.segments, 1)
+    address = _address(ctx, plan, contact, channel)
+    skip = None
+    gateway = None
+    if not address:
+        skip = SkipReason.NO_ADDRESS
+    elif step.sender and sender is None:
+        skip = SkipReason.NO_SENDER
+    elif contact_id and contact_id in ctx.opted_out.get((company_id, channel, step.sender), ()):
+        skip = SkipReason.OPTED_OUT
+    elif (channel == Channel.RCS and data.get("rcs_check") and contact is not None
+            and contact.rcs_capable is False):
+        skip = SkipReason.NOT_RCS_CAPABLE
+    elif not any(str(v).strip() for k, v in content.items() if k != "missing"):
+        skip = SkipReason.EMPTY
+    else:
+        country, mno = (contact.country, contact.mno) if contact is not None else _facts(plan)
+        gateway = ctx.router(company_id).route(channel, country=country, mno=mno, sender=step.sender)
+        if gateway is None:
+            skip = SkipReason.NO_ROUTE
+    values = {}
+    if skip is not None:
+        values = {"status": MessageStatus.SKIPPED, "status_rank": 50, "error_code": skip.value,
+                  "error_text": str(skip.label), "finished_at": timezone.now()}
+    return _new_message(
+        company_id=company_id, contact_id=contact_id, channel=channel, direction=Direction.MT, source=source,
+        source_id=plan.source_id, plan_id=plan.pk, step=index,
+        traffic_type=TrafficType.API if source == Source.API else TrafficType.A2P,
+        priority=Priority.HIGH if source in PRIORITY_SOURCES else Priority.BULK, address=address,
+        sender_id_id=sender.pk if sender is not None else None,
+        sender=step.sender or (gateway.default_from if gateway is not None else ""),
+        gateway_id=gateway.pk if gateway is not None else None, content=content, encoding=encoding,
+        segments=segments, **values)
 
 
 def start_steps(plans: list[DeliveryPlan], *, insert: bool = False) -> list[Message]:
@@ -469,6 +507,8 @@ class _Started:
         from messaging.services import counters, holds
 
         self.now = now = timezone.now()
+        attach_chains(plans)
+        cache_message = DeliveryPlan._meta.get_field("current_message").set_cached_value
         ctx = _StepContext()
         self.tally = tally = counters.Tally()
         held = holds.held_among({(plan.source, plan.source_id) for plan in plans})
@@ -480,7 +520,7 @@ class _Started:
         while pending:
             work = []
             for plan, index in pending:
-                if index >= len(plan.steps):
+                if index >= len(plan.step_list()):
                     plan.state, plan.deadline, plan.finished_at = PlanState.UNSUCCESSFUL, None, now
                     tally.add(plan.source, plan.source_id, counters.PLAN, PlanState.UNSUCCESSFUL)
                 else:
@@ -496,9 +536,11 @@ class _Started:
                 tally.add(message.source, message.source_id, message.step, message.status)
             pending = []
             for (plan, index), message in zip(work, messages, strict=True):
-                plan.current_step, plan.current_message, plan.deadline = index, message, None
-                plan.current_wait_for = plan.steps[index].get("wait_for") or WaitFor.DELIVERY
-                plan.current_timeout = int(plan.steps[index].get("timeout") or 600)
+                step = ctx.step(plan.step_list()[index])
+                plan.current_step, plan.deadline = index, None
+                plan.current_message_id = message.pk
+                cache_message(plan, message)
+                plan.current_wait_for, plan.current_timeout = step.wait_for, step.timeout
                 plan.state = PlanState.ACTIVE
                 if message.status == MessageStatus.SKIPPED:
                     pending.append((plan, index + 1))

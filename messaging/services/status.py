@@ -79,7 +79,6 @@ _SET = (
     "error_code = CASE WHEN v.ecode <> '' THEN v.ecode ELSE m.error_code END, "
     "error_text = CASE WHEN v.etext <> '' THEN v.etext ELSE m.error_text END, "
     "provider_message_id = CASE WHEN v.pid <> '' THEN v.pid ELSE m.provider_message_id END, "
-    "in_flight_since = NULL, "
     "submitted_at = COALESCE(m.submitted_at, CASE WHEN v.status IN ('submitted', 'delivered', 'seen') THEN v.at END), "
     "delivered_at = COALESCE(m.delivered_at, CASE WHEN v.status IN ('delivered', 'seen') THEN v.at END), "
     "seen_at = COALESCE(m.seen_at, CASE WHEN v.status = 'seen' THEN v.at END), "
@@ -88,8 +87,13 @@ _SET = (
 _V = "v(id, status, rank, pstatus, ecode, etext, pid, at)"
 
 
-def _sql(rows: int, gateway_id: int | None = None) -> str:
+# The dispatcher's own results also count the attempt (the provider call) they report.
+_BUMP = ", attempt_count = m.attempt_count + 1"
+
+
+def _sql(rows: int, gateway_id: int | None = None, bump: bool = False) -> str:
     only = f" AND m.gateway_id = {int(gateway_id)}" if gateway_id is not None else ""
+    set_ = _SET + (_BUMP if bump else "")
     if connection.vendor == "postgresql":
         # One array per column: 8 parameters whatever the batch size. The ``o`` CTE locks
         # the rows first and reads the status each one moves from (for the live counters):
@@ -99,25 +103,23 @@ def _sql(rows: int, gateway_id: int | None = None) -> str:
                 f" %s::text[], %s::text[], %s::timestamptz[]) AS {_V}),"
                 " o AS (SELECT m.id, m.status FROM messaging_message m JOIN v ON m.id = v.id"
                 f" WHERE m.status_rank < v.rank{only} ORDER BY m.id FOR UPDATE OF m)"
-                " UPDATE messaging_message AS m SET " + _SET +
+                " UPDATE messaging_message AS m SET " + set_ +
                 f" FROM v, o WHERE m.id = v.id AND o.id = m.id AND m.status_rank < v.rank{only}"
                 f" RETURNING {returning}, o.status")
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * rows)
-    return (f"WITH {_V} AS (VALUES {values}) UPDATE messaging_message AS m SET {_SET} "
+    return (f"WITH {_V} AS (VALUES {values}) UPDATE messaging_message AS m SET {set_} "
             f"FROM v WHERE m.id = v.id AND m.status_rank < v.rank{only} RETURNING {_COLUMNS}")
 
 
-# The dispatcher's settle (PostgreSQL): a message it claimed is still ``queued`` and in flight
-# unless a report overtook the submit (a report clears ``in_flight_since``), and no other
-# writer touches an in-flight message. The UPDATE re-checks both conditions on the row it
-# locks, so every row it returns moved from ``queued``: no locking read of the old status
-# first. The rest (a report came first) takes the general statement.
+# The dispatcher's settle (PostgreSQL): a message it claimed (``Claim``) is still ``queued``
+# unless a report overtook the submit. The UPDATE re-checks the status on the row it locks,
+# so every row it returns moved from ``queued``: no locking read of the old status first.
+# The rest (a report came first) takes the general statement.
 _CLAIMED_SQL = (
     "WITH v AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::text[],"
     f" %s::text[], %s::text[], %s::timestamptz[]) AS {_V})"
-    " UPDATE messaging_message AS m SET " + _SET +
+    " UPDATE messaging_message AS m SET " + _SET + _BUMP +
     " FROM v WHERE m.id = v.id AND m.status_rank < v.rank AND m.status = 'queued'"
-    " AND m.in_flight_since IS NOT NULL"
     " RETURNING " + ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
 )
 
@@ -127,7 +129,7 @@ def apply_updates(updates: list[Update], *, gateway_id: int | None = None, claim
     status backwards, or repeats the current one, changes nothing and is not returned).
     With ``gateway_id`` only that gateway's messages can change (a provider's reports never
     touch another provider's messages). ``claimed``: the dispatcher's own results for the
-    messages it claimed (see ``_CLAIMED_SQL``)."""
+    messages it claimed (see ``_CLAIMED_SQL``); a message they change counts the attempt."""
     updates = _collapse(updates)
     if not updates:
         return []
@@ -150,7 +152,8 @@ def apply_updates(updates: list[Update], *, gateway_id: int | None = None, claim
                 # SQLite serialises writers: the statuses read here are the ones the
                 # UPDATE below moves from.
                 old = dict(Message.objects.filter(pk__in=[u.message_id for u in chunk]).values_list("pk", "status"))
-            cursor.execute(_sql(len(chunk), gateway_id), _arrays(chunk) if postgres else _values(chunk))
+            cursor.execute(_sql(len(chunk), gateway_id, bump=claimed),
+                           _arrays(chunk) if postgres else _values(chunk))
             for row in cursor.fetchall():
                 message_id = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
                 if postgres:

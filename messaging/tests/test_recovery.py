@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from messaging import tasks
-from messaging.models import Attempt, Message, MessageStatus
+from messaging.models import Attempt, Claim, Message, MessageStatus
 from messaging.providers.simulator import SimulatorProvider
 from messaging.services import dispatch
 from messaging.tests import factories as f
@@ -61,7 +61,7 @@ def test_a_dead_workers_claims_are_left_in_flight(company, die_after):
     gateway = f.gateway()
     f.queued(gateway, company, 4)
     crash(gateway, die_after, 2)
-    assert Message.objects.filter(status=MessageStatus.QUEUED, in_flight_since__isnull=False).count() == 4
+    assert Message.objects.filter(status=MessageStatus.QUEUED, claim__isnull=False).count() == 4
     assert dispatch.send_batch(gateway).claimed == 0  # a claimed message is never claimed again
     assert dispatch.recover() == {"confirmed": 0, "requeued": 0, "unknown": 0}  # not old enough yet
 
@@ -79,7 +79,7 @@ def test_with_a_ledger_received_messages_are_confirmed_and_the_rest_sent_once(co
     assert stats == {"confirmed": 4, "requeued": 2, "unknown": 0}
     by_status = Counter(Message.objects.values_list("status", flat=True))
     assert by_status == {"delivered": 4, "queued": 2}
-    assert not Message.objects.filter(in_flight_since__isnull=False).exists()
+    assert not Claim.objects.exists()
 
     assert dispatch.run(gateway.pk, seconds=10) == 2  # the two the provider never got
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.DELIVERED}
@@ -107,8 +107,9 @@ def test_without_a_ledger_the_outcome_is_unknown_and_the_message_is_not_resent(c
         assert dispatch.recover() == {"confirmed": 0, "requeued": 0, "unknown": 3}
     assert dispatch.run(gateway.pk, seconds=10) == 0
     for message in Message.objects.all():
-        assert (message.status, message.error_code, message.in_flight_since) == (MessageStatus.FAILED,
-                                                                                "outcome_unknown", None)
+        assert (message.status, message.error_code, message.attempt_count) == (MessageStatus.FAILED,
+                                                                              "outcome_unknown", 1)
+        assert not Claim.objects.filter(pk=message.pk).exists()
         assert "not sent again" in message.error_text
         assert message.finished_at is not None
         assert list(message.events.values_list("status", flat=True)) == ["failed"]

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 
 from contacts.models import Contact
-from messaging.models import DeliveryPlan, Gateway, Message, MessageStatus, Source
+from messaging.models import Claim, DeliveryPlan, Gateway, Message, MessageStatus, Source
 from messaging.services import StepSpec, dispatch, send_plans_bulk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ def _finish(gateway, env) -> None:
         worker = _dispatcher(gateway, env)
         output = worker.communicate(timeout=120)[0].decode()
         assert worker.returncode == 0, output
-        if not Message.objects.filter(in_flight_since__isnull=False).exists():
+        if not Claim.objects.exists():
             break
 
 
@@ -104,7 +104,7 @@ def _assert_exactly_once(ledger: Path) -> None:
     messages = Message.objects.all()
     assert messages.count() == RECIPIENTS, "one message per recipient, none duplicated or lost"
     assert not messages.filter(status=MessageStatus.QUEUED).exists()
-    assert not messages.filter(in_flight_since__isnull=False).exists()
+    assert not Claim.objects.exists()
     delivered = {str(pk) for pk in messages.filter(status=MessageStatus.DELIVERED).values_list("pk", flat=True)}
     # Every message the provider got is recorded as sent; with a provider that keeps a
     # ledger no outcome is unknown, so every message was delivered exactly once.
@@ -140,7 +140,7 @@ def test_database_connections_cut_mid_run_lose_and_duplicate_nothing(queued):
                 cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                "WHERE datname = current_database() AND application_name = %s", [WORKER_APP])
                 assert cursor.fetchone()[0] >= 1
-        _wait_for(lambda: not Message.objects.filter(status=MessageStatus.QUEUED, in_flight_since__isnull=True)
+        _wait_for(lambda: not Message.objects.filter(status=MessageStatus.QUEUED, claim__isnull=True)
                   .exists(), timeout=120)
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -172,7 +172,7 @@ def test_redis_restarted_mid_run_loses_and_duplicates_nothing(queued, tmp_path):
         redis.wait(timeout=10)
         time.sleep(1.0)  # the worker runs into the dead Redis
         redis = subprocess.Popen(redis_args, stdout=subprocess.DEVNULL)
-        _wait_for(lambda: not Message.objects.filter(status=MessageStatus.QUEUED, in_flight_since__isnull=True)
+        _wait_for(lambda: not Message.objects.filter(status=MessageStatus.QUEUED, claim__isnull=True)
                   .exists(), timeout=120)
     finally:
         worker.send_signal(signal.SIGTERM)

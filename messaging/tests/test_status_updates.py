@@ -111,12 +111,6 @@ def test_the_raw_provider_status_and_error_are_kept_beside_the_status(message):
     assert (event.provider_status, event.error_code, event.at) == ("UNDELIV", "001", T0)
 
 
-def test_an_update_releases_the_claim(message):
-    Message.objects.filter(pk=message.pk).update(in_flight_since=timezone.now())
-    apply(Update(message.pk, MessageStatus.SUBMITTED))
-    message.refresh_from_db()
-    assert message.in_flight_since is None
-
 
 def test_twelve_hundred_updates_take_three_statements(company, gateway, django_assert_max_num_queries):
     messages = f.queued(gateway, company, 1200)
