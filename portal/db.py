@@ -212,12 +212,61 @@ def reserve_ids(model, objs) -> None:
 
 
 def _stamp(fields, objs) -> None:
-    """What the ORM does before an insert: ``auto_now_add`` (defaults are already set)."""
-    stamped = [f for f in fields if getattr(f, "auto_now_add", False)]
-    for obj in objs:
-        for field in stamped:
+    """What the ORM does before an insert: ``auto_now_add`` (defaults are already set) —
+    one moment for the whole batch, as one statement writes it."""
+    for field in [f for f in fields if getattr(f, "auto_now_add", False)]:
+        value = None
+        for obj in objs:
             if getattr(obj, field.attname) is None:
-                setattr(obj, field.attname, field.pre_save(obj, add=True))
+                if value is None:
+                    value = field.pre_save(obj, add=True)
+                else:
+                    setattr(obj, field.attname, value)
+
+
+def _plain(model, name: str) -> bool:
+    """Whether reading ``name`` only returns ``instance.__dict__[name]`` (a plain or
+    foreign-key column; not, say, a file field, whose descriptor wraps the value)."""
+    descriptor = getattr(model, name, None)
+    deferred = models.query_utils.DeferredAttribute
+    return isinstance(descriptor, deferred) and type(descriptor).__get__ is deferred.__get__
+
+
+def values_getter(model, fields):
+    """One function returning the values of ``fields`` of an instance, as ``attrgetter``
+    would: from the instance's ``__dict__`` when every field is a plain column (each
+    attribute read through Django's descriptor cost ~0.2 µs, ten a row for a message), else
+    (a file field, say) through the attributes. A deferred field missing from the
+    ``__dict__`` is read through its attribute (a query), as before."""
+    names = [f.attname for f in fields]
+    through = operator.attrgetter(*names)
+    if not all(_plain(model, name) for name in names):
+        return through
+    direct = operator.itemgetter(*names)
+
+    def get(obj):
+        try:
+            return direct(obj.__dict__)
+        except KeyError:
+            return through(obj)
+
+    return get
+
+
+def rows_to_instances(model, names: list[str], rows, alias: str = "default") -> list:
+    """Model instances from ``values_list(*names)`` rows, as ``QuerySet.only(*names)`` would
+    give them (the other fields deferred: read on access), without ``Model.__init__`` per
+    row (~4 µs each, a tenth of a broadcast's resolution in Python). No signals: for
+    read-only use in bulk loops."""
+    new = object.__new__
+    objs = []
+    for row in rows:
+        obj = new(model)
+        obj.__dict__.update(zip(names, row, strict=True))
+        state = obj._state = ModelState()
+        state.adding, state.db = False, alias
+        objs.append(obj)
+    return objs
 
 
 class _Row:
@@ -317,7 +366,7 @@ def copy_insert(model, objs, batch_size: int = 1000, *, assign_ids: bool = False
     columns = ", ".join(f'"{f.column}"' for f in fields)
     # The values as psycopg adapts them itself (see ``_raw``), read with one precomputed
     # getter per column: the per-value work dominates COPY of wide rows.
-    plain = operator.attrgetter(*(f.attname for f in fields))
+    plain = values_getter(model, fields)
     json_columns = [(i, f.encoder) for i, f in enumerate(fields) if _is_json(f)]
     with connection.cursor() as cursor:
         with cursor.copy(f'COPY "{meta.db_table}" ({columns}) FROM STDIN') as copy:

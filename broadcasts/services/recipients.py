@@ -21,7 +21,7 @@ from messaging.models import DeliveryPlan, PlanState, Source
 from messaging.services import counters
 from portal import memory
 from portal.channel_types import Channel
-from portal.db import bulk_update_values
+from portal.db import bulk_update_values, rows_to_instances
 
 RESOLVING_TTL = 120  # seconds: a resolution that has not written a batch for this long is stalled
 
@@ -103,6 +103,11 @@ def check_rcs(company, contacts: list[Contact]) -> int:
     return sum(1 for c in contacts if c.rcs_capable)
 
 
+# What building a recipient's messages reads of a contact (the rest stays deferred).
+_CONTACT_FIELDS = ["id", "company_id", "phone", "country", "mno", "attributes", "wechat_id", "rcs_capable",
+                   "rcs_checked_at"]
+
+
 def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
     """Make the delivery plans of a running broadcast, batch after batch, until every
     recipient has one or the broadcast is paused / stopped. Returns the broadcast's status.
@@ -128,9 +133,8 @@ def resolve(broadcast_id: int, *, batch_size: int | None = None) -> str:
             broadcast = Broadcast.objects.select_for_update().select_related("company").get(pk=broadcast_id)
             if broadcast.status != BroadcastStatus.IN_PROGRESS or broadcast.resolved:
                 return broadcast.status
-            chunk = list(query.filter(pk__gt=broadcast.resolved_through)
-                         .only("pk", "company_id", "phone", "country", "mno", "attributes", "wechat_id",
-                               "rcs_capable", "rcs_checked_at")[:batch])
+            chunk = rows_to_instances(Contact, _CONTACT_FIELDS, query.filter(pk__gt=broadcast.resolved_through)
+                                      .values_list(*_CONTACT_FIELDS)[:batch])
             if chunk and broadcast.type == BroadcastType.RCS_CHECK:
                 capable = check_rcs(broadcast.company, chunk)
                 tally = counters.Tally()

@@ -411,7 +411,7 @@ _new_message = instance_factory(Message)
 _new_plan = instance_factory(DeliveryPlan)
 
 
-def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
+def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> tuple[Message, StepSpec]:
     data = plan.step_list()[index]
     step = ctx.step(data)
     channel = step.channel
@@ -463,7 +463,7 @@ def _build(ctx: _StepContext, plan: DeliveryPlan, index: int) -> Message:
         sender_id_id=sender.pk if sender is not None else None,
         sender=step.sender or (gateway.default_from if gateway is not None else ""),
         gateway_id=gateway.pk if gateway is not None else None, content=content, encoding=encoding,
-        segments=segments, **values)
+        segments=segments, **values), step
 
 
 def start_steps(plans: list[DeliveryPlan], *, insert: bool = False) -> list[Message]:
@@ -528,15 +528,15 @@ class _Started:
             if not work:
                 break
             _prefetch(ctx, work)
-            messages = [_build(ctx, plan, index) for plan, index in work]
+            built = [_build(ctx, plan, index) for plan, index in work]
+            messages = [message for message, _step in built]
             for message in messages:
                 if message.status == MessageStatus.QUEUED and (message.source, message.source_id) in held:
                     message.held = True
                 tally.add(message.source, message.source_id, message.step, "created")
                 tally.add(message.source, message.source_id, message.step, message.status)
             pending = []
-            for (plan, index), message in zip(work, messages, strict=True):
-                step = ctx.step(plan.step_list()[index])
+            for (plan, index), (message, step) in zip(work, built, strict=True):
                 plan.current_step, plan.deadline = index, None
                 plan.current_message_id = message.pk
                 cache_message(plan, message)
