@@ -160,7 +160,7 @@ def test_copy_insert_writes_every_value_as_the_orm_would(contacts, n):
 @pytest.fixture
 def postgresql():
     if connection.vendor != "postgresql":
-        pytest.skip("insert_with_children writes with one PostgreSQL statement (elsewhere the ORM saves)")
+        pytest.skip("PostgreSQL only: COPY and single-statement writes (elsewhere the ORM saves row by row)")
 
 
 def _plan_with_messages(company_id, contact_id, n=2):
@@ -210,3 +210,41 @@ def test_insert_with_children_writes_all_or_nothing_outside_a_transaction(contac
         insert_with_children(plan, messages, "plan_id")
     assert not DeliveryPlan.objects.filter(company_id=company_id).exists()
     assert not Message.objects.filter(company_id=company_id).exists()
+
+
+def test_rows_to_instances_gives_what_only_gives(contacts, django_assert_num_queries):
+    from portal.db import rows_to_instances
+
+    contacts[0].attributes = {"name": "Ann", "tags": ["a"]}
+    contacts[0].save()
+    names = ["id", "company_id", "phone", "attributes"]
+    query = Contact.objects.filter(pk__in=[c.pk for c in contacts]).order_by("pk")
+    built = rows_to_instances(Contact, names, query.values_list(*names))
+    expected = list(query.only(*names))
+    assert [(c.pk, c.company_id, c.phone, c.attributes) for c in built] == [
+        (c.pk, c.company_id, c.phone, c.attributes) for c in expected]
+    assert built[0].attributes == {"name": "Ann", "tags": ["a"]}  # JSON decoded, as the ORM does
+    assert not built[0]._state.adding and built[0]._state.db == "default"
+    with django_assert_num_queries(1):  # a field not read is deferred: loaded on access
+        assert built[0].country == contacts[0].country
+
+
+def test_values_getter_reads_plain_columns_and_falls_back_for_other_descriptors(contacts):
+    from messaging.models import SenderId
+    from portal.db import values_getter
+
+    fields = [Contact._meta.get_field(n) for n in ("id", "company", "phone")]
+    get = values_getter(Contact, fields)
+    contact = Contact.objects.only("id", "company").get(pk=contacts[0].pk)  # phone deferred
+    assert get(contact) == (contact.pk, contact.company_id, contacts[0].phone)  # read through the attribute
+    sender = SenderId(company=contacts[0].company, channel=1, name="X", logo="sender_ids/logos/x.png")
+    logo = values_getter(SenderId, [SenderId._meta.get_field("logo"), SenderId._meta.get_field("name")])(sender)
+    assert (logo[0].name, logo[1]) == ("sender_ids/logos/x.png", "X")  # the file field's own descriptor
+
+
+def test_copy_insert_stamps_one_creation_time_per_batch(contacts, postgresql):
+    made = [Message(company=contacts[0].company, contact=c, address=c.phone, channel=1, source="api")
+            for c in contacts]
+    copy_insert(Message, made)
+    stamps = set(Message.objects.filter(pk__in=[m.pk for m in made]).values_list("created_at", flat=True))
+    assert len(stamps) == 1 and None not in stamps
