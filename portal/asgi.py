@@ -23,4 +23,7 @@ application = ProtocolTypeRouter({
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
 
+from messaging.services.dispatch import kick_in_background  # noqa: E402
+
+kick_in_background()  # dispatch kicks on a thread of their own, not in the request (D86)
 memory.freeze()  # the objects loaded so far live as long as the process (portal/memory.py)
