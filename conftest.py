@@ -26,10 +26,11 @@ def _fast_and_isolated(settings, tmp_path):
     cache.clear()
     from accounts.api import authentication
     from messaging.providers import close_all
-    from messaging.services import routing
+    from messaging.services import dispatch, routing
 
     close_all()  # provider drivers are cached per process (an SMPP bind stays open)
     routing.clear_cache()  # and the active gateways (a rolled-back gateway must not route)
+    dispatch._companies.clear()  # and the companies queueing on a gateway (ids repeat on SQLite)
     authentication.clear_cache()  # and the API keys' accesses
 
 

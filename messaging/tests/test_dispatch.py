@@ -133,7 +133,7 @@ def test_a_message_picked_after_another_claim_committed_is_not_sent(company, gat
     out of the pick: the message is picked, its claim conflicts, and it is not returned."""
     messages = f.queued(gateway, company, 3)
     Claim.objects.create(message_id=messages[1].pk, gateway_id=gateway.pk, since=timezone.now())
-    monkeypatch.setattr(dispatch, "_WAITING", "TRUE")
+    monkeypatch.setattr(dispatch, "_waiting", lambda: "TRUE")
     assert claim(gateway, 10) == [messages[0].pk, messages[2].pk]
     assert Claim.objects.count() == 3
 
